@@ -1,0 +1,33 @@
+"""The audit log for changes other than visits (villages, users, reports, balances)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db_types import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class AuditEvent(db.Model):
+    """Who changed which object, when, and how (append-only)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_key: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+def record(actor_id: int | None, entity: str, key, action: str, changes: dict | None = None):
+    """Add an audit event to the session (the caller commits)."""
+    event = AuditEvent(actor_id=actor_id, entity=entity, entity_key=str(key), action=action,
+                       changes=changes or {})
+    db.session.add(event)
+    return event

@@ -1,0 +1,69 @@
+"""People, their login tokens and failed logins."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db_types import UTCDateTime, utcnow
+from ..extensions import db
+from ..org.models import LinkedVillage, Unit
+
+ROLES = ("cadre", "secretary", "supervisor", "admin")
+FIELD_ROLES = ("cadre", "secretary")  # people who visit villages
+
+
+class User(db.Model):
+    """A person who logs in: a cadre, secretary, supervisor or admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('cadre', 'secretary', 'supervisor', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(12))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+    links: Mapped[list[LinkedVillage]] = relationship(
+        cascade="all, delete-orphan", order_by=LinkedVillage.id
+    )
+
+    @property
+    def linked_villages(self):
+        return [link.village for link in self.links]
+
+
+class AuthToken(db.Model):
+    """A bearer token; only its SHA-256 digest is stored, so a dump yields no usable token."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """A login attempt, kept for throttling when no Redis is configured."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

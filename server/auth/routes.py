@@ -1,0 +1,47 @@
+"""Logging in and out, and one's own password."""
+from flask import g, request
+from flask_smorest import Blueprint
+
+from .. import policy
+from ..extensions import db
+from ..org.services import user_dict
+from .schemas import LoginSchema, PasswordChangeSchema, TokenSchema, UnlockSchema
+from .services import change_own_password, current_user, lift_throttle, login, logout
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Logging in and out")
+
+
+@blp.route("/auth/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, description="Wrong credentials")
+@blp.alt_response(429, description="Too many failed logins for this username")
+def post_login(args):
+    """Log in and receive a bearer token."""
+    raw, token, user = login(args["username"], args["password"], request.remote_addr or "")
+    return {"token": raw, "expires_at": token.expires_at, "user": user_dict(user)}
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@blp.response(204)
+def post_logout():
+    """Revoke the token of this request."""
+    logout(g.token)
+
+
+@blp.route("/auth/unlock", methods=["POST"])
+@blp.arguments(UnlockSchema)
+@blp.response(204)
+def post_unlock(args):
+    """Lift the failed-login lock of a username (admin)."""
+    policy.ensure(policy.is_admin(current_user()))
+    lift_throttle(args["username"])
+    db.session.commit()
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+def post_password(args):
+    """Change one's own password."""
+    change_own_password(current_user(), args["old_password"], args["new_password"])

@@ -1,0 +1,156 @@
+"""Logging in and out, tokens, password changes and the login throttle."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, g, request
+from sqlalchemy import select, update
+
+from ..config import token_lifetime
+from ..db_types import utcnow
+from ..errors import ApiError, Forbidden, InvalidInput, Throttled, Unauthorized
+from ..extensions import db
+from .models import AuthToken, User
+from .passwords import check_policy, hash_password, verify_password
+from .throttle import attempts_store
+
+# Paths a user holding a one-time password may still call.
+PASSWORD_CHANGE_PATHS = {"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout"}
+PUBLIC_PATHS = {"/api/v1/auth/login", "/api/v1/openapi.json"}
+
+
+def token_digest(raw: str) -> str:
+    """Return the stored form of a token."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, AuthToken]:
+    """Create a token for the user; only its digest is stored."""
+    raw = secrets.token_urlsafe(32)
+    token = AuthToken(user_id=user.id, token_hash=token_digest(raw),
+                      expires_at=utcnow() + token_lifetime(current_app.config))
+    db.session.add(token)
+    return raw, token
+
+
+def revoke_all_tokens(user_id: int) -> None:
+    """Revoke every live token of the user (deactivation, password reset)."""
+    db.session.execute(update(AuthToken).where(
+        AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
+def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
+    """Return the user and token for a live bearer token, or None."""
+    token = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(raw)))
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    if not token.user.active:
+        return None
+    return token.user, token
+
+
+def authenticate_request() -> None:
+    """Set ``g.user`` from the bearer token for every API path that is not public."""
+    path = request.path.rstrip("/") or "/"
+    if not path.startswith("/api/v1/") or path in PUBLIC_PATHS or request.method == "OPTIONS":
+        return
+    if request.routing_exception is not None:  # 404 and 405 answer the same for everyone
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise Unauthorized("unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    found = user_for_token(raw.strip())
+    if found is None:
+        raise Unauthorized("token_invalid", headers={"WWW-Authenticate": "Bearer"})
+    g.user, g.token = found
+    if g.user.must_change_password and path not in PASSWORD_CHANGE_PATHS:
+        raise Forbidden("password_change_required")
+
+
+def current_user() -> User:
+    """Return the logged-in user of this request."""
+    return g.user
+
+
+# --- login throttle ---------------------------------------------------------------------
+
+def _throttle_keys(username: str) -> tuple[str, str]:
+    name = username.strip().lower()
+    return f"fail:{name}", f"lock:{name}"
+
+
+def _check_address(store, address: str, now) -> None:
+    limit = current_app.config["LOGIN_ADDRESS_LIMIT_PER_MINUTE"]
+    count, _ = store.since(f"addr:{address}", now - timedelta(seconds=60))
+    if count >= max(limit, 60):
+        raise ApiError("too_many_requests", status=429, headers={"Retry-After": "60"})
+    store.hit(f"addr:{address}", now, 60)
+
+
+def _check_lock(store, username: str, now) -> None:
+    window = current_app.config["LOGIN_FAILURE_WINDOW_S"]
+    _, lock_key = _throttle_keys(username)
+    count, locked_at = store.since(lock_key, now - timedelta(seconds=window))
+    if count:
+        remaining = int((locked_at + timedelta(seconds=window) - now).total_seconds()) + 1
+        raise Throttled("throttled", headers={"Retry-After": str(max(remaining, 1))},
+                        minutes=max(1, (remaining + 59) // 60))
+
+
+def _record_failure(store, username: str, now) -> None:
+    window = current_app.config["LOGIN_FAILURE_WINDOW_S"]
+    fail_key, lock_key = _throttle_keys(username)
+    store.hit(fail_key, now, window)
+    count, _ = store.since(fail_key, now - timedelta(seconds=window))
+    if count >= current_app.config["LOGIN_FAILURE_LIMIT"]:
+        store.hit(lock_key, now, window)
+        store.clear(fail_key)
+
+
+def lift_throttle(username: str) -> None:
+    """Forget failed logins and any lock for the username (an admin's action)."""
+    store = attempts_store(current_app.config)
+    for key in _throttle_keys(username):
+        store.clear(key)
+
+
+def login(username: str, password: str, address: str) -> tuple[str, AuthToken, User]:
+    """Check the credentials under the throttle and return a new token.
+
+    Raises Throttled (429) while the username is locked or the address floods,
+    Unauthorized (401) on wrong credentials.
+    """
+    store = attempts_store(current_app.config)
+    now = utcnow()
+    _check_address(store, address, now)
+    _check_lock(store, username, now)
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if not verify_password(user.password_hash if user else None, password) or not user.active:
+        _record_failure(store, username, now)
+        db.session.commit()
+        raise Unauthorized("bad_credentials")
+    raw, token = issue_token(user)
+    db.session.commit()
+    return raw, token, user
+
+
+def logout(token: AuthToken) -> None:
+    """Revoke the token used for this request."""
+    token.revoked_at = utcnow()
+    db.session.commit()
+
+
+def change_own_password(user: User, old_password: str, new_password: str) -> None:
+    """Change the caller's password; other sessions stay valid, the one-time flag clears."""
+    if not verify_password(user.password_hash, old_password):
+        raise InvalidInput("wrong_password",
+                           errors={"old_password": ["wrong_password"]})
+    check_policy(user.username, new_password, "new_password")
+    if new_password == old_password:
+        raise InvalidInput("weak_password", errors={"new_password": ["unchanged"]})
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    db.session.commit()

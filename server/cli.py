@@ -1,0 +1,159 @@
+"""The ``zaicun`` command (API.md "Command line")."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import inspect, select
+
+from .errors import ApiError
+from .extensions import db
+from .messages import message
+
+
+def _create_app(*_args, **_kwargs) -> Flask:
+    from . import create_app
+    return create_app()
+
+
+def _fail(exc: ApiError) -> None:
+    """Print an API refusal the way the API would say it, and exit non-zero."""
+    click.echo(f"error: {message(exc.code, **exc.params)}", err=True)
+    for field, problems in (exc.errors or {}).items():
+        if field == "rows":
+            for p in problems:
+                click.echo(f"  row {p['row']}, column {p['column'] or '-'}: {p['message']}",
+                           err=True)
+        else:
+            click.echo(f"  {field}: {', '.join(map(str, problems))}", err=True)
+    sys.exit(1)
+
+
+def init_db() -> None:
+    """Create or upgrade the schema with the Alembic migrations (idempotent)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+def database_is_empty() -> bool:
+    from .auth.models import User
+    if "users" not in inspect(db.engine).get_table_names():
+        return True
+    return db.session.scalar(select(User.id).limit(1)) is None
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the database schema (idempotent)."""
+    init_db()
+    click.echo("database is up to date")
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["cadre", "secretary", "supervisor", "admin"]))
+@click.option("--unit-code", default=None)
+@with_appcontext
+def create_user_command(username, password, name, role, unit_code):
+    """Create a user (the password policy applies)."""
+    from .org.services import create_user
+    try:
+        user = create_user(None, {"username": username, "password": password, "name": name,
+                                  "role": role, "unit_code": unit_code})
+        db.session.commit()
+    except ApiError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"created user {user.username} (id {user.id})")
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+
+
+@click.command("import-villages")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_villages_command(file):
+    """Import villages from a CSV file: all rows or none."""
+    from .org.imports import import_villages
+    try:
+        count = import_villages(None, _read(file))
+    except ApiError as exc:
+        _fail(exc)
+    click.echo(f"imported {count} villages")
+
+
+@click.command("import-users")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_users_command(file):
+    """Import users from a CSV file: all rows or none; prints one-time passwords once."""
+    from .org.imports import import_users
+    try:
+        passwords = import_users(None, _read(file))
+    except ApiError as exc:
+        _fail(exc)
+    click.echo(f"imported {len(passwords)} users; one-time passwords (shown once):")
+    for username, password in passwords.items():
+        click.echo(f"  {username}\t{password}")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Build the demo county 示范县 with a year of visits and reports."""
+    from .demo import print_logins, seed_demo
+    if not database_is_empty():
+        raise click.ClickException("the database already has users; seed-demo needs it empty")
+    seed_demo()
+    print_logins(click.echo)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+@click.option("--workers", default=2, type=int, show_default=True)
+@click.option("--demo", is_flag=True, help="init-db and seed-demo first if the database is empty")
+@with_appcontext
+def serve_command(host, port, workers, demo):
+    """Run the service on gunicorn (never Flask's development server)."""
+    if demo:
+        from .demo import print_logins, seed_demo
+        init_db()
+        if database_is_empty():
+            click.echo("building the demo county 示范县 …")
+            seed_demo()
+        print_logins(click.echo)
+    db.engine.dispose()  # workers open their own connections
+    from .wsgi_server import run
+    click.echo(f"zaicun on http://{host}:{port}/ with {workers} workers")
+    run(host, port, workers)
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db_command, create_user_command, import_villages_command,
+                    import_users_command, seed_demo_command, serve_command):
+        app.cli.add_command(command)
+
+
+class ZaicunGroup(FlaskGroup):
+    def __init__(self, **kwargs):
+        super().__init__(create_app=_create_app, add_default_commands=False,
+                         add_version_option=False, load_dotenv=False, set_debug_flag=False,
+                         **kwargs)
+
+
+@click.group(cls=ZaicunGroup)
+def main():
+    """zaicun (在村): village visits and compliance for township cadres."""

@@ -1,0 +1,130 @@
+"""One error shape for the whole API: ``{"code", "message", "errors"?}``."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .messages import message
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 408: "bad_request", 409: "conflict", 413: "too_large",
+    422: "invalid_input", 429: "too_many_requests", 503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """A refusal the client should see, with a machine code and a readable message."""
+
+    status = 400
+
+    def __init__(self, code: str, status: int | None = None, errors: dict | None = None,
+                 headers: dict | None = None, **params):
+        super().__init__(code)
+        self.code = code
+        self.status = status or self.status
+        self.errors = errors
+        self.headers = headers or {}
+        self.params = params
+
+
+class InvalidInput(ApiError):
+    """Bad input: nothing was stored."""
+    status = 422
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    """Absent, or out of the caller's scope (its existence does not leak)."""
+    status = 404
+
+    def __init__(self, code: str = "not_found", **kw):
+        super().__init__(code, **kw)
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class Throttled(ApiError):
+    status = 429
+
+
+def error_response(status: int, code: str, errors: dict | None = None,
+                   headers: dict | None = None, **params):
+    """Build the JSON error response."""
+    body = {"code": code, "message": message(code, **params)}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_webargs(messages: dict | None) -> dict | None:
+    """webargs nests field errors under the location; clients want them by field."""
+    if not messages:
+        return None
+    flat: dict = {}
+    for location, errs in messages.items():
+        if isinstance(errs, dict):
+            flat.update(errs)
+        else:
+            flat[location] = errs
+    return flat
+
+
+def handle_http_exception(exc: HTTPException):
+    """Turn Werkzeug and flask-smorest aborts into the API's error shape."""
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    errors = _flatten_webargs(data.get("messages"))
+    code = HTTP_CODES.get(status, "internal_error")
+    if status == 400 and errors and "json" in errors:
+        code = "invalid_json"
+    headers = {k: v for k, v in exc.get_headers() if k.lower() not in ("content-type",)}
+    headers.update(data.get("headers") or {})
+    return error_response(status, code, errors, headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers that give every failure the one error shape."""
+
+    app.register_error_handler(HTTPException, handle_http_exception)
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.errors, exc.headers, **exc.params)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database_unavailable(exc):
+        from .extensions import db
+        db.session.rollback()
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            log.warning("database unavailable: %s", exc)
+            return error_response(503, "unavailable",
+                                  headers={"Retry-After": str(app.config["RETRY_AFTER_S"])})
+        log.exception("database error")
+        return error_response(500, "internal_error")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return handle_http_exception(exc)
+        log.exception("unhandled error")
+        return error_response(500, "internal_error")

@@ -1,0 +1,79 @@
+"""Every message the API speaks, in Simplified Chinese (default) and English."""
+from flask import has_request_context, request
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "bad_request": ("请求格式错误。", "The request is malformed."),
+    "invalid_json": ("请求体不是有效的 JSON 对象。", "The request body is not a valid JSON object."),
+    "invalid_input": ("输入有误，请检查标出的字段。", "Some fields are invalid; see errors."),
+    "unauthorized": ("请先登录。", "Please log in."),
+    "token_invalid": ("登录已失效，请重新登录。", "Your session has ended; please log in again."),
+    "bad_credentials": ("用户名或密码错误。", "Wrong username or password."),
+    "throttled": ("登录失败次数过多，请 {minutes} 分钟后再试。",
+                  "Too many failed logins; try again in {minutes} minutes."),
+    "too_many_requests": ("请求过于频繁，请稍后再试。", "Too many requests; try again shortly."),
+    "forbidden": ("您无权执行此操作。", "You are not allowed to do this."),
+    "out_of_scope": ("所选单位或人员不在您的管辖范围内。", "That unit or person is outside your scope."),
+    "password_change_required": ("请先修改一次性密码。", "Please change your one-time password first."),
+    "not_found": ("未找到该对象。", "Not found."),
+    "method_not_allowed": ("不支持此请求方法。", "This method is not allowed here."),
+    "too_large": ("请求内容过大。", "The request is too large."),
+    "conflict": ("与已有数据冲突。", "This conflicts with stored data."),
+    "unavailable": ("服务暂时不可用，请稍后重试。", "The service is briefly unavailable; retry shortly."),
+    "internal_error": ("服务器内部错误。", "Internal server error."),
+    "weak_password": ("密码至少 8 个字符，且不能与用户名相同。",
+                      "A password needs at least 8 characters and must differ from the username."),
+    "wrong_password": ("原密码不正确。", "The current password is wrong."),
+    "duplicate": ("{what} 已存在：{value}", "{what} already exists: {value}"),
+    "unknown_unit": ("未知单位：{code}", "Unknown unit: {code}"),
+    "bad_parent": ("上级单位层级不正确：{code}", "The parent unit's level does not fit: {code}"),
+    "unit_not_township": ("单位 {code} 不是乡镇。", "Unit {code} is not a township."),
+    "unit_required": ("该角色需要所属单位。", "This role needs a unit."),
+    "unknown_village": ("未知村：{code}", "Unknown village: {code}"),
+    "village_outside_township": ("村 {code} 不在您所在的乡镇。",
+                                 "Village {code} is not in your township."),
+    "linked_village_outside_township": ("村 {code} 不在该人员所在的乡镇。",
+                                        "Village {code} is not in this person's township."),
+    "not_field_user": ("只有班子成员和书记可以包村。", "Only cadres and secretaries link villages."),
+    "visit_open": ("已有未签退的走访（{client_id}），请先签退。",
+                   "Another visit is still open ({client_id}); check out first."),
+    "client_id_reused": ("该 client_id 已用于不同的请求。",
+                         "This client_id was already used for a different request."),
+    "checkout_before_checkin": ("签退时间早于签到时间。", "Check-out is before check-in."),
+    "time_in_future": ("时间晚于当前时间超过 5 分钟。", "A time is more than 5 minutes in the future."),
+    "time_without_offset": ("时间必须带时区偏移。", "A time must carry a UTC offset."),
+    "invalid_client_time": ("X-Client-Time 不是带时区的 ISO 8601 时间。",
+                            "X-Client-Time is not an ISO 8601 time with an offset."),
+    "visit_closed": ("该走访已签退，签退信息不同。",
+                     "This visit is already checked out with a different check-out."),
+    "visit_not_open": ("只能修改未签退走访的村。", "Only an open visit's village can change."),
+    "cannot_withdraw": ("只能撤回未签退或待审核的走访。", "Only open or pending visits can be withdrawn."),
+    "cannot_review": ("该走访当前状态（{state}）不能执行此审核。",
+                      "A visit in status {state} cannot take this decision."),
+    "comment_required": ("驳回或重新审核须填写意见。", "A comment is required for this decision."),
+    "not_flagged": ("只有带标记的走访可以补充说明。", "Only a flagged visit takes an explanation."),
+    "report_not_submitted": ("只有已提交的汇报可以执行此操作。",
+                             "Only a submitted report allows this."),
+    "report_for_secretary": ("只能为书记登记专题汇报。", "Reports are recorded for secretaries only."),
+    "date_in_future": ("日期不能晚于今天。", "The date cannot be after today."),
+    "user_id_required": ("请指定书记（user_id）。", "Name the secretary (user_id)."),
+    "csv_invalid": ("CSV 有 {count} 处错误，未导入任何行。",
+                    "The CSV has {count} errors; no row was imported."),
+}
+
+
+def prefers_english() -> bool:
+    """Whether the current request asks for English before Chinese."""
+    if not has_request_context():
+        return False
+    best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
+    return best.startswith("en")
+
+
+def message(code: str, **params) -> str:
+    """Return the readable message for ``code`` in the request's language."""
+    zh, en = MESSAGES.get(code, MESSAGES["bad_request"])
+    template = en if prefers_english() else zh
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template

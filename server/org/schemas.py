@@ -1,0 +1,136 @@
+"""Request and response shapes for units, villages and users."""
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+from ..auth.models import ROLES
+from ..org.models import UNIT_LEVELS
+from ..schemas import CRS, UNIT_CODE, VILLAGE_CODE, Coordinate, OptionalText, Text
+
+
+class UnitCreateSchema(Schema):
+    code = fields.String(required=True, validate=UNIT_CODE)
+    name = Text(100, required=True)
+    level = fields.String(required=True, validate=validate.OneOf(UNIT_LEVELS))
+    parent_code = fields.String(validate=UNIT_CODE, allow_none=True)
+
+
+class UnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent_code = fields.String(allow_none=True)
+
+
+class UnitQuerySchema(Schema):
+    level = fields.String(validate=validate.OneOf(UNIT_LEVELS))
+
+
+class VillageCreateSchema(Schema):
+    code = fields.String(required=True, validate=VILLAGE_CODE)
+    name = Text(100, required=True)
+    township_code = fields.String(required=True, validate=UNIT_CODE)
+    lat = Coordinate.lat(required=True)
+    lon = Coordinate.lon(required=True)
+    radius_m = fields.Integer(load_default=1000, validate=validate.Range(1, 100_000))
+    crs = CRS
+
+
+class VillagePatchSchema(Schema):
+    name = Text(100)
+    lat = Coordinate.lat()
+    lon = Coordinate.lon()
+    radius_m = fields.Integer(validate=validate.Range(1, 100_000))
+    crs = CRS
+
+    @validates_schema
+    def point_comes_whole(self, data, **kwargs):
+        if ("lat" in data) != ("lon" in data):
+            raise ValidationError("lat and lon change together", "lat" if "lon" in data else "lon")
+
+
+class VillageSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    township_code = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    radius_m = fields.Integer()
+
+
+class VillageQuerySchema(Schema):
+    township_code = fields.String(validate=UNIT_CODE)
+
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(
+        r"^[^\s/\\]{2,64}$", error="2–64 characters without spaces or slashes"))
+    password = fields.String(required=True, validate=validate.Length(max=200))
+    name = Text(100, required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    unit_code = fields.String(validate=UNIT_CODE, allow_none=True)
+    active_from = fields.Date(allow_none=True)
+    active_until = fields.Date(allow_none=True)
+
+    @validates_schema
+    def active_part_ordered(self, data, **kwargs):
+        start, end = data.get("active_from"), data.get("active_until")
+        if start and end and end < start:
+            raise ValidationError("must not be before active_from", "active_until")
+
+
+class UserPatchSchema(Schema):
+    name = Text(100)
+    role = fields.String(validate=validate.OneOf(ROLES))
+    unit_code = fields.String(validate=UNIT_CODE, allow_none=True)
+    active_from = fields.Date(allow_none=True)
+    active_until = fields.Date(allow_none=True)
+    active = fields.Boolean()
+
+
+class UserQuerySchema(Schema):
+    unit_code = fields.String(validate=UNIT_CODE)
+    role = fields.String(validate=validate.OneOf(ROLES))
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    role = fields.String()
+    unit_code = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    active_from = fields.Date(allow_none=True)
+    active_until = fields.Date(allow_none=True)
+    active = fields.Boolean()
+    must_change_password = fields.Boolean()
+
+
+class LinkedVillagesSchema(Schema):
+    village_codes = fields.List(fields.String(validate=VILLAGE_CODE), required=True,
+                                validate=validate.Length(max=500))
+
+
+class OneTimePasswordSchema(Schema):
+    user = fields.Nested(UserSchema)
+    one_time_password = fields.String()
+
+
+class ImportResultSchema(Schema):
+    imported = fields.Integer()
+    one_time_passwords = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ImportErrorSchema(Schema):
+    row = fields.Integer()
+    column = fields.String()
+    message = fields.String()
+
+
+class MeSchema(Schema):
+    user = fields.Nested(UserSchema)
+    unit = fields.Nested(UnitSchema, allow_none=True)
+    county_code = fields.String(allow_none=True)
+    linked_villages = fields.List(fields.Nested(VillageSchema))
+
+
+class NoteSchema(Schema):
+    note = OptionalText(2000)

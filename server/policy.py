@@ -1,0 +1,120 @@
+"""Who may do what (API.md "Who may do what"), decided here and nowhere else.
+
+Every function answers one question about an actor and an object. Routes load the object,
+ask ``visible``-style questions first (a miss is a 404, so existence does not leak) and
+action questions second (a miss is a 403), and only then look at the object's state.
+"""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.sql import Select
+
+from .auth.models import FIELD_ROLES, User
+from .errors import Forbidden, NotFound
+from .org.models import Unit
+
+
+def in_scope(actor: User, unit: Unit | None) -> bool:
+    """Whether ``unit`` is within a supervisor's or admin's unit (an admin without one: all)."""
+    if actor.role == "admin" and actor.unit_id is None:
+        return True
+    if actor.role not in ("supervisor", "admin") or actor.unit is None or unit is None:
+        return False
+    return actor.unit.contains(unit)
+
+
+def same_township(actor: User, person: User) -> bool:
+    """Whether a secretary and the person share the secretary's township."""
+    return actor.role == "secretary" and actor.unit_id is not None \
+        and person.unit_id == actor.unit_id
+
+
+def can_read_person(actor: User, person: User) -> bool:
+    """Visits, compliance, reports, absences and audit trails of ``person``."""
+    return actor.id == person.id or same_township(actor, person) or in_scope(actor, person.unit)
+
+
+def can_see_coordinates(actor: User, person: User) -> bool:
+    """A secretary sees colleagues' distances and flags but not their raw coordinates."""
+    return actor.id == person.id or in_scope(actor, person.unit)
+
+
+def can_keep_own_visits(actor: User, person: User) -> bool:
+    """Create, check out, explain, withdraw, change village: the person's own visits only."""
+    return actor.role in FIELD_ROLES and actor.id == person.id
+
+
+def can_review(actor: User, person: User) -> bool:
+    """Review visits and acknowledge or reject reports."""
+    return actor.role == "supervisor" and in_scope(actor, person.unit)
+
+
+def can_record_report_for(actor: User, person: User) -> bool:
+    """Record a report given by ``person``: the secretary, or a supervisor in scope."""
+    if person.role != "secretary":
+        return False
+    if actor.id == person.id:
+        return True
+    return actor.role == "supervisor" and in_scope(actor, person.unit)
+
+
+def can_manage_absences(actor: User, person: User) -> bool:
+    """Enter or withdraw absences: own township's colleagues (secretary), or in scope."""
+    if actor.role == "secretary":
+        return same_township(actor, person) and actor.id != person.id
+    return actor.role in ("supervisor", "admin") and in_scope(actor, person.unit)
+
+
+def can_read_org(actor: User, unit: Unit | None) -> bool:
+    """Units, villages, users and linked villages: supervisors and admins read their scope."""
+    return in_scope(actor, unit)
+
+
+def can_write_org(actor: User, unit: Unit | None) -> bool:
+    """Create and change units, villages, users, links, imports, balances and calendars."""
+    return actor.role == "admin" and in_scope(actor, unit)
+
+
+def is_org_reader(actor: User) -> bool:
+    return actor.role in ("supervisor", "admin")
+
+
+def is_admin(actor: User) -> bool:
+    return actor.role == "admin"
+
+
+def readable_people(actor: User, query: Select, person_column) -> Select:
+    """Restrict a query over people's rows to those ``actor`` may read."""
+    if actor.role == "admin" and actor.unit_id is None:
+        return query
+    if actor.role in ("supervisor", "admin"):
+        if actor.unit is None:
+            return query.where(False)
+        units = select(Unit.id).where(Unit.path.startswith(actor.unit.path, autoescape=True))
+        people = select(User.id).where(User.unit_id.in_(units))
+        return query.where(person_column.in_(people))
+    if actor.role == "secretary" and actor.unit_id is not None:
+        colleagues = select(User.id).where(User.unit_id == actor.unit_id)
+        return query.where(or_(person_column == actor.id, person_column.in_(colleagues)))
+    return query.where(person_column == actor.id)
+
+
+def readable_units(actor: User, query: Select) -> Select:
+    """Restrict a query over units to the actor's scope."""
+    if actor.role == "admin" and actor.unit_id is None:
+        return query
+    if actor.unit is None:
+        return query.where(False)
+    return query.where(Unit.path.startswith(actor.unit.path, autoescape=True))
+
+
+def ensure(allowed: bool, code: str = "forbidden") -> None:
+    """Raise Forbidden (403) unless allowed."""
+    if not allowed:
+        raise Forbidden(code)
+
+
+def ensure_visible(allowed: bool) -> None:
+    """Raise NotFound (404) unless the object is visible: its existence must not leak."""
+    if not allowed:
+        raise NotFound()

@@ -1,0 +1,132 @@
+"""Filing, reading and deciding on thematic reports."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import extract, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import policy
+from ..audit.models import record
+from ..auth.models import User
+from ..db_types import utcnow
+from ..errors import Conflict, InvalidInput
+from ..extensions import db
+from ..visits.services import fingerprint
+from .models import ThematicReport
+
+COUNTING = ("submitted", "acknowledged")
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def report_dict(report: ThematicReport) -> dict:
+    return {"id": report.id, "client_id": report.client_id, "user_id": report.user_id,
+            "user_name": report.user.name, "created_by_id": report.created_by_id,
+            "reported_on": report.reported_on, "title": report.title,
+            "category": report.category, "summary": report.summary, "status": report.status,
+            "counts": report.status in COUNTING, "review_comment": report.review_comment,
+            "reviewed_at": report.reviewed_at, "created_at": report.created_at}
+
+
+def _secretary(actor: User, user_id: int | None) -> User:
+    """Whose report this is: the caller, or the secretary a supervisor names."""
+    if user_id is None or user_id == actor.id:
+        policy.ensure(policy.can_record_report_for(actor, actor))
+        return actor
+    person = db.session.get(User, user_id)
+    policy.ensure(person is not None and policy.can_record_report_for(actor, person),
+                  "out_of_scope")
+    return person
+
+
+def _find(created_by_id: int, client_id: str) -> ThematicReport | None:
+    return db.session.scalar(select(ThematicReport).where(
+        ThematicReport.created_by_id == created_by_id, ThematicReport.client_id == client_id))
+
+
+def _replay(report: ThematicReport, digest: str) -> ThematicReport:
+    if report.request_digest != digest:
+        raise Conflict("client_id_reused")
+    return report
+
+
+def create_report(actor: User, data: dict) -> tuple[ThematicReport, bool]:
+    """File a report; idempotent per filer by client_id. Returns it and whether it is new."""
+    if actor.role == "supervisor" and data.get("user_id") is None:
+        raise InvalidInput("user_id_required", errors={"user_id": ["required"]})
+    person = _secretary(actor, data.get("user_id"))
+    digest = fingerprint(data)
+    client_id = str(data["client_id"])
+    existing = _find(actor.id, client_id)
+    if existing is not None:
+        return _replay(existing, digest), False
+    if data["reported_on"] > local_today():
+        raise InvalidInput("date_in_future", errors={"reported_on": ["in the future"]})
+    report = ThematicReport(client_id=client_id, user_id=person.id, created_by_id=actor.id,
+                            reported_on=data["reported_on"], title=data["title"].strip(),
+                            category=data.get("category"), summary=data.get("summary"),
+                            status="submitted", request_digest=digest, created_at=utcnow())
+    db.session.add(report)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _find(actor.id, client_id)
+        if existing is None:
+            raise
+        return _replay(existing, digest), False
+    record(actor.id, "report", report.id, "created", {"user_id": person.id})
+    db.session.commit()
+    return report, True
+
+
+def load_report(actor: User, report_id: int) -> ThematicReport:
+    report = db.session.get(ThematicReport, report_id)
+    policy.ensure_visible(report is not None and policy.can_read_person(actor, report.user))
+    return report
+
+
+def list_reports(actor: User, args: dict) -> list[ThematicReport]:
+    query = policy.readable_people(actor, select(ThematicReport), ThematicReport.user_id)
+    if "user_id" in args:
+        person = db.session.get(User, args["user_id"])
+        policy.ensure(person is not None and policy.can_read_person(actor, person), "out_of_scope")
+        query = query.where(ThematicReport.user_id == person.id)
+    if "year" in args:
+        query = query.where(extract("year", ThematicReport.reported_on) == args["year"])
+    return db.session.scalars(query.options(selectinload(ThematicReport.user)).order_by(
+        ThematicReport.reported_on.desc(), ThematicReport.id.desc())).all()
+
+
+def withdraw_report(actor: User, report: ThematicReport) -> ThematicReport:
+    """Withdraw a submitted report (its filer or the secretary it belongs to)."""
+    policy.ensure(actor.id in (report.user_id, report.created_by_id))
+    if report.status == "withdrawn":
+        return report
+    if report.status != "submitted":
+        raise Conflict("report_not_submitted")
+    report.status = "withdrawn"
+    record(actor.id, "report", report.id, "withdrawn")
+    db.session.commit()
+    return report
+
+
+def review_report(actor: User, report: ThematicReport, decision: str,
+                  comment: str | None) -> ThematicReport:
+    """Acknowledge or reject a submitted report (supervisor in scope; reject needs a comment)."""
+    policy.ensure(policy.can_review(actor, report.user))
+    if decision == "reject" and not (comment or "").strip():
+        raise InvalidInput("comment_required", errors={"comment": ["required"]})
+    if report.status != "submitted":
+        raise Conflict("report_not_submitted")
+    report.status = "acknowledged" if decision == "acknowledge" else "rejected"
+    report.review_comment, report.reviewed_at, report.reviewed_by_id = comment, utcnow(), actor.id
+    record(actor.id, "report", report.id, report.status, {"comment": comment})
+    db.session.commit()
+    return report

@@ -1,0 +1,148 @@
+"""Visit endpoints: check in, check out, corrections, reviews and the audit trail."""
+from datetime import datetime
+
+from flask import request
+from flask_smorest import Blueprint
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import policy
+from ..auth.services import current_user
+from ..errors import ApiError
+from ..extensions import db
+from ..schemas import MessageSchema
+from . import services
+from .schemas import (BulkReviewResultSchema, BulkReviewSchema, CheckOutSchema, ExplainSchema,
+                      ReviewSchema, VillageChangeSchema, VisitCreateSchema, VisitEventSchema,
+                      VisitQuerySchema, VisitSchema)
+
+blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Village visits")
+
+
+def client_time() -> datetime | None:
+    """The device clock from ``X-Client-Time``; a malformed header is refused."""
+    raw = request.headers.get("X-Client-Time")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ApiError("invalid_client_time", status=400)
+    return value
+
+
+def shown(visit) -> dict:
+    return services.visit_dict(visit, policy.can_see_coordinates(current_user(), visit.user))
+
+
+def once_more_if_raced(action):
+    """Run ``action``; if a concurrent request changed the visit first, decide again."""
+    try:
+        return action()
+    except StaleDataError:
+        db.session.rollback()
+        return action()
+
+
+@blp.route("/visits", methods=["POST"])
+@blp.arguments(VisitCreateSchema)
+@blp.response(201, VisitSchema)
+@blp.alt_response(200, schema=VisitSchema, description="A replay: the visit as it is now")
+@blp.alt_response(409, schema=MessageSchema, description="client_id reused, or a visit is open")
+def post_visit(args):
+    """Check in (or record a whole visit); idempotent per user by ``client_id``."""
+    actor = current_user()
+    policy.ensure(policy.can_keep_own_visits(actor, actor))
+    visit, created = services.create_visit(actor, args, client_time())
+    return shown(visit), 201 if created else 200
+
+
+@blp.route("/visits", methods=["GET"])
+@blp.arguments(VisitQuerySchema, location="query")
+@blp.response(200, VisitSchema(many=True))
+@blp.paginate()
+def list_visits(args, pagination_parameters):
+    """List visits the caller may read (newest first); ``from``/``to`` are local dates."""
+    rows, total = services.list_visits(current_user(), args, pagination_parameters.page,
+                                       pagination_parameters.page_size)
+    pagination_parameters.item_count = total
+    return [shown(v) for v in rows]
+
+
+@blp.route("/visits/<ref>", methods=["GET"])
+@blp.response(200, VisitSchema)
+def get_visit(ref):
+    """Show a visit by id or by one's own client_id."""
+    return shown(services.load_visit(current_user(), ref))
+
+
+@blp.route("/visits/<ref>/events", methods=["GET"])
+@blp.response(200, VisitEventSchema(many=True))
+def get_visit_events(ref):
+    """The visit's audit trail: every state change and correction."""
+    visit = services.load_visit(current_user(), ref)
+    return [{"id": e.id, "at": e.at, "actor_id": e.actor_id,
+             "actor_name": e.actor.name if e.actor else None, "action": e.action,
+             "from_status": e.from_status, "to_status": e.to_status, "changes": e.changes,
+             "comment": e.comment} for e in services.visit_events(visit)]
+
+
+@blp.route("/visits/<ref>/check-out", methods=["POST"])
+@blp.arguments(CheckOutSchema)
+@blp.response(200, VisitSchema)
+def post_check_out(args, ref):
+    """Check out of an open visit; repeating the same check-out is harmless."""
+    actor, when = current_user(), client_time()
+    return shown(once_more_if_raced(
+        lambda: services.check_out(actor, services.load_visit(actor, ref), args, when)))
+
+
+@blp.route("/visits/<ref>/explain", methods=["POST"])
+@blp.arguments(ExplainSchema)
+@blp.response(200, VisitSchema)
+def post_explain(args, ref):
+    """Add an explanation to one's own flagged visit."""
+    actor = current_user()
+    return shown(once_more_if_raced(
+        lambda: services.explain(actor, services.load_visit(actor, ref), args["note"])))
+
+
+@blp.route("/visits/<ref>/withdraw", methods=["POST"])
+@blp.response(200, VisitSchema)
+def post_withdraw(ref):
+    """Withdraw one's own open or pending visit."""
+    actor = current_user()
+    return shown(once_more_if_raced(
+        lambda: services.withdraw(actor, services.load_visit(actor, ref))))
+
+
+@blp.route("/visits/<ref>/village", methods=["POST"])
+@blp.arguments(VillageChangeSchema)
+@blp.response(200, VisitSchema)
+def post_change_village(args, ref):
+    """Change the village of one's own open visit."""
+    actor = current_user()
+    return shown(once_more_if_raced(lambda: services.change_village(
+        actor, services.load_visit(actor, ref), args["village_code"])))
+
+
+@blp.route("/visits/<ref>/review", methods=["POST"])
+@blp.arguments(ReviewSchema)
+@blp.response(200, VisitSchema)
+def post_review(args, ref):
+    """Approve, reject or reopen a visit (supervisor in scope; comment for reject/reopen)."""
+    actor = current_user()
+    return shown(once_more_if_raced(lambda: services.review(
+        actor, services.load_visit(actor, ref), args["decision"], args.get("comment"))))
+
+
+@blp.route("/visits/review", methods=["POST"])
+@blp.arguments(BulkReviewSchema)
+@blp.response(200, BulkReviewResultSchema)
+def post_bulk_review(args):
+    """Decide several visits at once: all of them or, when one cannot be decided, none."""
+    actor = current_user()
+    visits = once_more_if_raced(lambda: services.review_many(
+        actor, args["ids"], args["decision"], args.get("comment")))
+    return {"visits": [shown(v) for v in visits]}

@@ -1,0 +1,110 @@
+"""Request and response shapes for visits."""
+from marshmallow import Schema, fields, validate
+
+from ..schemas import CRS, VILLAGE_CODE, Coordinate, LocalDateTime, OptionalText, Text
+from .models import VISIT_STATUSES
+
+CLIENT_ID = fields.UUID(required=True)
+
+
+class LocationSchema(Schema):
+    lat = Coordinate.lat(required=True)
+    lon = Coordinate.lon(required=True)
+    accuracy_m = fields.Float(allow_none=True, allow_nan=False,
+                              validate=validate.Range(min=0, max=1_000_000))
+    crs = CRS
+
+
+class CheckInSchema(Schema):
+    at = LocalDateTime(required=True)
+    location = fields.Nested(LocationSchema, allow_none=True)
+
+
+class CheckOutPartSchema(CheckInSchema):
+    manual = fields.Boolean(load_default=False)
+
+
+class VisitCreateSchema(Schema):
+    client_id = CLIENT_ID
+    village_code = fields.String(required=True, validate=VILLAGE_CODE)
+    activity = fields.String(allow_none=True, validate=validate.Length(max=40))
+    check_in = fields.Nested(CheckInSchema, required=True)
+    check_out = fields.Nested(CheckOutPartSchema, allow_none=True)
+    households = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 10_000))
+    note = OptionalText(2000)
+
+
+class CheckOutSchema(CheckOutPartSchema):
+    households = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 10_000))
+    note = OptionalText(2000)
+
+
+class ExplainSchema(Schema):
+    note = Text(2000, required=True)
+
+
+class VillageChangeSchema(Schema):
+    village_code = fields.String(required=True, validate=VILLAGE_CODE)
+
+
+class ReviewSchema(Schema):
+    decision = fields.String(required=True,
+                             validate=validate.OneOf(["approve", "reject", "reopen"]))
+    comment = OptionalText(2000)
+
+
+class BulkReviewSchema(ReviewSchema):
+    ids = fields.List(fields.Integer(strict=True), required=True,
+                      validate=validate.Length(min=1, max=500))
+
+
+class VisitQuerySchema(Schema):
+    user_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(VISIT_STATUSES))
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+
+class FixSchema(Schema):
+    at = LocalDateTime()
+    at_original = LocalDateTime(allow_none=True)
+    location = fields.Nested(LocationSchema, allow_none=True)
+    distance_m = fields.Float(allow_none=True)
+    manual = fields.Boolean()
+
+
+class VisitSchema(Schema):
+    id = fields.Integer()
+    client_id = fields.String()
+    user_id = fields.Integer()
+    user_name = fields.String()
+    village_code = fields.String()
+    village_name = fields.String()
+    activity = fields.String(allow_none=True)
+    check_in = fields.Nested(FixSchema)
+    check_out = fields.Nested(FixSchema, allow_none=True)
+    status = fields.String()
+    flags = fields.List(fields.String())
+    distance_m = fields.Float(allow_none=True)
+    counts = fields.Boolean()
+    households = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    explanation = fields.String(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+    received_at = LocalDateTime()
+
+
+class VisitEventSchema(Schema):
+    id = fields.Integer()
+    at = LocalDateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    changes = fields.Dict()
+    comment = fields.String(allow_none=True)
+
+
+class BulkReviewResultSchema(Schema):
+    visits = fields.List(fields.Nested(VisitSchema))

@@ -1,0 +1,475 @@
+"""Recording visits and deciding on them: RULES.md §1 on top of the database."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import policy
+from ..auth.models import User
+from ..compliance.rulebook import Rulebook
+from ..db_types import utcnow
+from ..errors import Conflict, InvalidInput
+from ..extensions import db
+from ..org.models import Village
+from ..org.services import find_village, to_wgs84
+from . import flags as F
+from .models import Visit, VisitEvent
+
+REVIEW_MOVES = {  # decision → (statuses it may start from, status it leads to)
+    "approve": (("pending_review",), "approved"),
+    "reject": (("pending_review", "verified"), "rejected"),
+    "reopen": (("approved", "rejected"), "pending_review"),
+}
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def rulebook_for(user: User) -> Rulebook:
+    """The rule book of the person's county."""
+    county = user.unit.county() if user.unit else None
+    return current_app.extensions["zaicun_rules"].for_county(county.code if county else None)
+
+
+def _canonical(value):
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in sorted(value.items()) if v is not None}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo("UTC")).isoformat()
+    if isinstance(value, (uuid.UUID, date)):
+        return str(value)
+    return value
+
+
+def fingerprint(data: dict) -> str:
+    """A digest of a parsed request: key order, offset notation and absent-vs-null ignored."""
+    return hashlib.sha256(json.dumps(_canonical(data), sort_keys=True).encode()).hexdigest()
+
+
+def clock_offset(client_time: datetime | None, now: datetime, book: Rulebook) -> timedelta:
+    """How far to shift the client's times: the skew, when it exceeds the threshold."""
+    if client_time is None:
+        return timedelta(0)
+    skew = now - client_time
+    if abs(skew.total_seconds()) > book.threshold("clock_skew"):
+        return skew
+    return timedelta(0)
+
+
+def _point(location: dict | None) -> F.Point | None:
+    if not location:
+        return None
+    lat, lon = to_wgs84(location["lat"], location["lon"], location.get("crs"))
+    return F.Point(lat, lon, location.get("accuracy_m"))
+
+
+def _distance(point: F.Point | None, village: Village) -> float | None:
+    if point is None:
+        return None
+    return round(F.distance_m(point.lat, point.lon, village.lat, village.lon), 1)
+
+
+def _check_time(at: datetime, now: datetime, book: Rulebook, field: str) -> None:
+    if at > now + timedelta(seconds=book.future_tolerance_s):
+        raise InvalidInput("time_in_future", errors={field: ["in the future"]})
+
+
+def _event(visit: Visit, actor: User | None, action: str, before: str | None = None,
+           changes: dict | None = None, comment: str | None = None) -> None:
+    db.session.add(VisitEvent(visit=visit, actor_id=actor.id if actor else None, at=utcnow(),
+                              action=action, from_status=before, to_status=visit.status,
+                              changes=changes or {}, comment=comment))
+
+
+def _fix(at: datetime | None, lat, lon, accuracy) -> F.Fix | None:
+    if at is None:
+        return None
+    point = F.Point(lat, lon, accuracy) if lat is not None else None
+    return F.Fix(at, point)
+
+
+def _check_in_fix(visit: Visit) -> F.Fix:
+    return _fix(visit.check_in_at, visit.check_in_lat, visit.check_in_lon,
+                visit.check_in_accuracy_m)
+
+
+def _check_out_fix(visit: Visit) -> F.Fix | None:
+    return _fix(visit.check_out_at, visit.check_out_lat, visit.check_out_lon,
+                visit.check_out_accuracy_m)
+
+
+def predecessor(visit: Visit) -> Visit | None:
+    """The person's visit with the latest check-out at or before this check-in (by time)."""
+    query = select(Visit).where(
+        Visit.user_id == visit.user_id, Visit.status != "withdrawn",
+        Visit.check_out_at.is_not(None), Visit.check_out_at <= visit.check_in_at)
+    if visit.id is not None:
+        query = query.where(Visit.id != visit.id)
+    return db.session.scalar(query.order_by(Visit.check_out_at.desc(), Visit.id.desc()).limit(1))
+
+
+def successor(visit: Visit) -> Visit | None:
+    """The person's first visit checked in at or after this one's check-out."""
+    return db.session.scalar(select(Visit).where(
+        Visit.user_id == visit.user_id, Visit.status != "withdrawn", Visit.id != visit.id,
+        Visit.check_in_at >= visit.check_out_at).order_by(Visit.check_in_at, Visit.id).limit(1))
+
+
+def _travel_flag(visit: Visit, before: Visit | None, book: Rulebook) -> set[str]:
+    fix = _check_out_fix(before) if before is not None else None
+    return {"impossible_travel"} if F.is_impossible_travel(fix, _check_in_fix(visit), book) else set()
+
+
+def _settle_status(visit: Visit, book: Rulebook) -> None:
+    if visit.check_out_at is not None and visit.status in ("open", "verified", "pending_review"):
+        visit.status = F.closed_status(visit.flags, book)
+
+
+def reevaluate_successor(visit: Visit, book: Rulebook) -> None:
+    """An earlier visit arrived late: re-check the next visit's travel (unless reviewed)."""
+    after = successor(visit)
+    if after is None or after.reviewed_at is not None or after.status == "withdrawn":
+        return
+    flags = set(after.flags) - {"impossible_travel"}
+    flags |= _travel_flag(after, predecessor(after), book)
+    new_flags = F.active(flags, book)
+    if new_flags == after.flags:
+        return
+    before_status, old_flags = after.status, after.flags
+    after.flags = new_flags
+    _settle_status(after, book)
+    _event(after, None, "reevaluated", before_status,
+           {"flags": [old_flags, new_flags], "because_of_visit": visit.id})
+
+
+# --- creating and closing -----------------------------------------------------------------
+
+def find_own(user_id: int, client_id: str) -> Visit | None:
+    return db.session.scalar(select(Visit).where(Visit.user_id == user_id,
+                                                 Visit.client_id == client_id))
+
+
+def _replay(existing: Visit, digest: str) -> Visit:
+    if existing.request_digest != digest:
+        raise Conflict("client_id_reused")
+    return existing
+
+
+def _open_visit(user_id: int) -> Visit | None:
+    return db.session.scalar(select(Visit).where(Visit.user_id == user_id,
+                                                 Visit.status == "open"))
+
+
+def _village_for(actor: User, code: str) -> Village:
+    village = find_village(code)
+    if village.township_id != actor.unit_id:
+        raise InvalidInput("village_outside_township", errors={"village_code": ["outside"]},
+                           code=code)
+    return village
+
+
+def _apply_check_out(visit: Visit, village: Village, part: dict, offset: timedelta,
+                     now: datetime, book: Rulebook) -> set[str]:
+    """Record a check-out on the visit; return the flags it raises."""
+    at = part["at"] + offset
+    if at < visit.check_in_at:
+        raise InvalidInput("checkout_before_checkin", errors={"check_out": ["before check-in"]})
+    _check_time(at, now, book, "check_out")
+    point = _point(part.get("location"))
+    visit.check_out_at, visit.check_out_at_original = at, part["at"]
+    if point:
+        visit.check_out_lat, visit.check_out_lon = point.lat, point.lon
+        visit.check_out_accuracy_m = point.accuracy_m
+    visit.check_out_distance_m = _distance(point, village)
+    visit.check_out_manual = bool(part.get("manual"))
+    visit.check_out_received_at = now
+    found = F.location_flags(point, visit.check_out_distance_m, village.radius_m, book)
+    return found | F.stay_flags(visit.check_in_at, at, visit.check_out_manual, now, book)
+
+
+def _check_out_request(part: dict, data: dict) -> dict:
+    return {**part, "households": data.get("households"), "note": data.get("note")}
+
+
+def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple[Visit, bool]:
+    """Record a check-in (or a whole visit); return it and whether it is new.
+
+    Raises Conflict when the client_id was used for a different request or another visit
+    is open, InvalidInput for bad times, an unknown village or one outside the township.
+    """
+    book = rulebook_for(actor)
+    digest = fingerprint(data)
+    client_id = str(data["client_id"])
+    existing = find_own(actor.id, client_id)
+    if existing is not None:
+        return _replay(existing, digest), False
+    village = _village_for(actor, data["village_code"])
+    if data.get("activity") and data["activity"] not in book.activity_ids():
+        raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
+    now = utcnow()
+    offset = clock_offset(client_time, now, book)
+    check_in_at = data["check_in"]["at"] + offset
+    _check_time(check_in_at, now, book, "check_in")
+    if data.get("check_out") is None:
+        _refuse_if_open(actor.id)
+    point = _point(data["check_in"].get("location"))
+    visit = Visit(client_id=client_id, user_id=actor.id, village=village,
+                  activity=data.get("activity"), check_in_at=check_in_at,
+                  check_in_at_original=data["check_in"]["at"],
+                  check_in_lat=point.lat if point else None,
+                  check_in_lon=point.lon if point else None,
+                  check_in_accuracy_m=point.accuracy_m if point else None,
+                  check_in_distance_m=_distance(point, village), households=data.get("households"),
+                  note=data.get("note"), status="open", request_digest=digest, received_at=now,
+                  clock_offset_s=offset.total_seconds() or None)
+    found = F.location_flags(point, visit.check_in_distance_m, village.radius_m, book)
+    found |= _travel_flag(visit, predecessor(visit), book)
+    if offset:
+        found.add("clock_skew")
+    if data.get("check_out") is not None:
+        found |= _apply_check_out(visit, village, data["check_out"], offset, now, book)
+        visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
+    visit.flags = F.active(found, book)
+    _settle_status(visit, book)
+    return _insert(actor, visit, digest, offset, book)
+
+
+def _refuse_if_open(user_id: int) -> None:
+    open_visit = _open_visit(user_id)
+    if open_visit is not None:
+        raise Conflict("visit_open", errors={"open_visit": [open_visit.client_id]},
+                       client_id=open_visit.client_id)
+
+
+def _insert(actor: User, visit: Visit, digest: str, offset: timedelta,
+            book: Rulebook) -> tuple[Visit, bool]:
+    """Insert, letting the database settle races: a lost race returns the winner."""
+    db.session.add(visit)
+    _event(visit, actor, "created", None, {"clock_offset_s": offset.total_seconds()}
+           if offset else {})
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_own(actor.id, visit.client_id)
+        if existing is not None:
+            return _replay(existing, digest), False
+        _refuse_if_open(actor.id)
+        raise
+    if visit.check_out_at is not None:
+        reevaluate_successor(visit, book)
+    db.session.commit()
+    return visit, True
+
+
+def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | None) -> Visit:
+    """Close an open visit; the same check-out again is a no-op, a different one a Conflict."""
+    policy.ensure(policy.can_keep_own_visits(actor, visit.user))
+    digest = fingerprint(_check_out_request(data, data))
+    if visit.check_out_at is not None:
+        if visit.check_out_digest == digest:
+            return visit
+        raise Conflict("visit_closed")
+    if visit.status != "open":
+        raise Conflict("visit_not_open")
+    book = rulebook_for(actor)
+    now = utcnow()
+    offset = clock_offset(client_time, now, book)
+    found = _apply_check_out(visit, visit.village, data, offset, now, book)
+    if offset:
+        found.add("clock_skew")
+    if "households" in data and data["households"] is not None:
+        visit.households = data["households"]
+    if data.get("note") is not None:
+        visit.note = data["note"]
+    visit.check_out_digest = digest
+    visit.flags = F.active(set(visit.flags) | found, book)
+    _settle_status(visit, book)
+    _event(visit, actor, "checked_out", "open",
+           {"clock_offset_s": offset.total_seconds()} if offset else {})
+    reevaluate_successor(visit, book)
+    db.session.commit()
+    return visit
+
+
+# --- the person's corrections ---------------------------------------------------------------
+
+def explain(actor: User, visit: Visit, note: str) -> Visit:
+    """Add the person's explanation to a flagged visit."""
+    policy.ensure(policy.can_keep_own_visits(actor, visit.user))
+    if not visit.flags:
+        raise Conflict("not_flagged")
+    old = visit.explanation
+    visit.explanation = note.strip()
+    _event(visit, actor, "explained", visit.status, {"explanation": [old, visit.explanation]})
+    db.session.commit()
+    return visit
+
+
+def withdraw(actor: User, visit: Visit) -> Visit:
+    """Withdraw an accidental check-in or a pending visit; it never counts."""
+    policy.ensure(policy.can_keep_own_visits(actor, visit.user))
+    if visit.status == "withdrawn":
+        return visit
+    if visit.status not in ("open", "pending_review"):
+        raise Conflict("cannot_withdraw")
+    before = visit.status
+    visit.status = "withdrawn"
+    _event(visit, actor, "withdrawn", before)
+    if visit.check_out_at is not None:
+        db.session.flush()
+        reevaluate_successor(visit, rulebook_for(actor))
+    db.session.commit()
+    return visit
+
+
+def change_village(actor: User, visit: Visit, code: str) -> Visit:
+    """Move an open visit to another village of the township; check-in flags are redone."""
+    policy.ensure(policy.can_keep_own_visits(actor, visit.user))
+    if visit.status != "open":
+        raise Conflict("visit_not_open")
+    village = _village_for(actor, code)
+    if village.id == visit.village_id:
+        return visit
+    book = rulebook_for(actor)
+    old_code, old_flags = visit.village.code, visit.flags
+    point = None if visit.check_in_lat is None else F.Point(
+        visit.check_in_lat, visit.check_in_lon, visit.check_in_accuracy_m)
+    visit.village = village
+    visit.check_in_distance_m = _distance(point, village)
+    kept = set(visit.flags) & {"impossible_travel", "clock_skew"}
+    visit.flags = F.active(kept | F.location_flags(point, visit.check_in_distance_m,
+                                                  village.radius_m, book), book)
+    _event(visit, actor, "village_changed", "open",
+           {"village_code": [old_code, village.code], "flags": [old_flags, visit.flags]})
+    db.session.commit()
+    return visit
+
+
+# --- supervisors' decisions -----------------------------------------------------------------
+
+def _decide(actor: User, visit: Visit, decision: str, comment: str | None) -> None:
+    starts, target = REVIEW_MOVES[decision]
+    if visit.status not in starts:
+        raise Conflict("cannot_review", errors={"id": [str(visit.id)]}, state=visit.status)
+    before = visit.status
+    visit.status = target
+    visit.reviewed_at, visit.reviewed_by_id = utcnow(), actor.id
+    visit.review_comment = comment
+    _event(visit, actor, decision, before, comment=comment)
+
+
+def _check_comment(decision: str, comment: str | None) -> None:
+    if decision in ("reject", "reopen") and not (comment or "").strip():
+        raise InvalidInput("comment_required", errors={"comment": ["required"]})
+
+
+def review(actor: User, visit: Visit, decision: str, comment: str | None) -> Visit:
+    """Approve, reject or reopen one visit (supervisor in scope)."""
+    policy.ensure(policy.can_review(actor, visit.user))
+    _check_comment(decision, comment)
+    _decide(actor, visit, decision, comment)
+    db.session.commit()
+    return visit
+
+
+def review_many(actor: User, ids: list[int], decision: str, comment: str | None) -> list[Visit]:
+    """Decide several visits at once: all of them, or none when any cannot be decided."""
+    visits = [load_visit(actor, str(i)) for i in dict.fromkeys(ids)]
+    for visit in visits:
+        policy.ensure(policy.can_review(actor, visit.user))
+    _check_comment(decision, comment)
+    for visit in visits:
+        _decide(actor, visit, decision, comment)
+    db.session.commit()
+    return visits
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def load_visit(actor: User, ref: str) -> Visit:
+    """The visit by id or by the caller's own client_id; 404 when absent or out of scope."""
+    visit = None
+    if ref.isdigit():
+        visit = db.session.get(Visit, int(ref))
+    else:
+        try:
+            visit = find_own(actor.id, str(uuid.UUID(ref)))
+        except ValueError:
+            visit = None
+    policy.ensure_visible(visit is not None and policy.can_read_person(actor, visit.user))
+    return visit
+
+
+def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds for local dates ``first``..``last`` inclusive."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    start = datetime.combine(first, time(0), zone) if first else None
+    end = datetime.combine(last + timedelta(days=1), time(0), zone) if last else None
+    return start, end
+
+
+def list_visits(actor: User, args: dict, page: int, page_size: int) -> tuple[list[Visit], int]:
+    """Visits the caller may read, newest first, filtered by person, status and local dates."""
+    query = policy.readable_people(actor, select(Visit), Visit.user_id)
+    if "user_id" in args:
+        person = db.session.get(User, args["user_id"])
+        policy.ensure(person is not None and policy.can_read_person(actor, person), "out_of_scope")
+        query = query.where(Visit.user_id == person.id)
+    if "status" in args:
+        query = query.where(Visit.status == args["status"])
+    start, end = local_day_bounds(args.get("from_"), args.get("to"))
+    if start:
+        query = query.where(Visit.check_in_at >= start)
+    if end:
+        query = query.where(Visit.check_in_at < end)
+    total = db.session.scalar(select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.options(selectinload(Visit.user), selectinload(Visit.village))
+        .order_by(Visit.check_in_at.desc(), Visit.id.desc())
+        .limit(page_size).offset((page - 1) * page_size)).all()
+    return rows, total
+
+
+def visit_events(visit: Visit) -> list[VisitEvent]:
+    return db.session.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)
+                              .options(selectinload(VisitEvent.actor))
+                              .order_by(VisitEvent.at, VisitEvent.id)).all()
+
+
+def visit_dict(visit: Visit, show_coordinates: bool) -> dict:
+    """The visit as API.md returns it; raw coordinates only for those who may see them."""
+    def location(lat, lon, accuracy):
+        if lat is None or not show_coordinates:
+            return None
+        return {"lat": lat, "lon": lon, "accuracy_m": accuracy}
+
+    check_out = None
+    if visit.check_out_at is not None:
+        check_out = {"at": visit.check_out_at, "at_original": visit.check_out_at_original,
+                     "location": location(visit.check_out_lat, visit.check_out_lon,
+                                          visit.check_out_accuracy_m),
+                     "distance_m": visit.check_out_distance_m, "manual": visit.check_out_manual}
+    return {
+        "id": visit.id, "client_id": visit.client_id, "user_id": visit.user_id,
+        "user_name": visit.user.name, "village_code": visit.village.code,
+        "village_name": visit.village.name, "activity": visit.activity,
+        "check_in": {"at": visit.check_in_at, "at_original": visit.check_in_at_original,
+                     "location": location(visit.check_in_lat, visit.check_in_lon,
+                                          visit.check_in_accuracy_m),
+                     "distance_m": visit.check_in_distance_m},
+        "check_out": check_out, "status": visit.status, "flags": list(visit.flags),
+        "distance_m": visit.distance_m, "counts": visit.counts, "households": visit.households,
+        "note": visit.note, "explanation": visit.explanation,
+        "review_comment": visit.review_comment, "received_at": visit.received_at,
+    }
+

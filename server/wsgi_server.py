@@ -1,0 +1,22 @@
+"""Running the app on gunicorn from the ``zaicun serve`` command."""
+from gunicorn.app.base import BaseApplication
+
+
+class ZaicunServer(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+        return create_app()
+
+
+def run(host: str, port: int, workers: int) -> None:
+    """Serve on host:port with ``workers`` processes until stopped."""
+    ZaicunServer({"bind": f"{host}:{port}", "workers": max(1, workers), "accesslog": "-",
+                  "timeout": 60, "graceful_timeout": 10, "worker_class": "sync"}).run()
