@@ -74,11 +74,16 @@ def create_user_command(username, password, name, role, unit_code):
     click.echo(f"created user {user.username} (id {user.id})")
 
 
-def _read(path: str) -> str:
+def _run_import(importer, path: str):
+    """Read a CSV file and import it; print every row error and exit non-zero on failure."""
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
+        text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"cannot read {path}: {exc}") from None
+    try:
+        return importer(None, text)
+    except ApiError as exc:
+        _fail(exc)
 
 
 @click.command("import-villages")
@@ -87,11 +92,7 @@ def _read(path: str) -> str:
 def import_villages_command(file):
     """Import villages from a CSV file: all rows or none."""
     from .org.imports import import_villages
-    try:
-        count = import_villages(None, _read(file))
-    except ApiError as exc:
-        _fail(exc)
-    click.echo(f"imported {count} villages")
+    click.echo(f"imported {_run_import(import_villages, file)} villages")
 
 
 @click.command("import-users")
@@ -100,10 +101,7 @@ def import_villages_command(file):
 def import_users_command(file):
     """Import users from a CSV file: all rows or none; prints one-time passwords once."""
     from .org.imports import import_users
-    try:
-        passwords = import_users(None, _read(file))
-    except ApiError as exc:
-        _fail(exc)
+    passwords = _run_import(import_users, file)
     click.echo(f"imported {len(passwords)} users; one-time passwords (shown once):")
     for username, password in passwords.items():
         click.echo(f"  {username}\t{password}")

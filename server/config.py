@@ -18,7 +18,7 @@ class Config:
     LOGIN_FAILURE_WINDOW_S = 15 * 60
     LOGIN_ADDRESS_LIMIT_PER_MINUTE = 120  # never below 60: a township office shares one address
     TRUSTED_PROXIES = 0
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # CSV imports; JSON bodies are capped lower
     SQLITE_BUSY_TIMEOUT_MS = 5000
     RETRY_AFTER_S = 5
 

@@ -11,6 +11,7 @@ from sqlalchemy.sql import Select
 
 from .auth.models import FIELD_ROLES, User
 from .errors import Forbidden, NotFound
+from .extensions import db
 from .org.models import Unit
 
 
@@ -97,6 +98,19 @@ def readable_people(actor: User, query: Select, person_column) -> Select:
         colleagues = select(User.id).where(User.unit_id == actor.unit_id)
         return query.where(or_(person_column == actor.id, person_column.in_(colleagues)))
     return query.where(person_column == actor.id)
+
+
+def readable_rows(actor: User, query: Select, person_column, user_id: int | None) -> Select:
+    """People's rows the actor may read, narrowed to one person when ``user_id`` is given.
+
+    A named person out of scope (or unknown) is a 403: a filter, unlike a fetch by id.
+    """
+    query = readable_people(actor, query, person_column)
+    if user_id is None:
+        return query
+    person = db.session.get(User, user_id)
+    ensure(person is not None and can_read_person(actor, person), "out_of_scope")
+    return query.where(person_column == person.id)
 
 
 def readable_units(actor: User, query: Select) -> Select:

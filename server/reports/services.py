@@ -93,11 +93,8 @@ def load_report(actor: User, report_id: int) -> ThematicReport:
 
 
 def list_reports(actor: User, args: dict) -> list[ThematicReport]:
-    query = policy.readable_people(actor, select(ThematicReport), ThematicReport.user_id)
-    if "user_id" in args:
-        person = db.session.get(User, args["user_id"])
-        policy.ensure(person is not None and policy.can_read_person(actor, person), "out_of_scope")
-        query = query.where(ThematicReport.user_id == person.id)
+    query = policy.readable_rows(actor, select(ThematicReport), ThematicReport.user_id,
+                                 args.get("user_id"))
     if "year" in args:
         query = query.where(extract("year", ThematicReport.reported_on) == args["year"])
     return db.session.scalars(query.options(selectinload(ThematicReport.user)).order_by(
