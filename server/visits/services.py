@@ -420,11 +420,7 @@ def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | 
 
 def list_visits(actor: User, args: dict, page: int, page_size: int) -> tuple[list[Visit], int]:
     """Visits the caller may read, newest first, filtered by person, status and local dates."""
-    query = policy.readable_people(actor, select(Visit), Visit.user_id)
-    if "user_id" in args:
-        person = db.session.get(User, args["user_id"])
-        policy.ensure(person is not None and policy.can_read_person(actor, person), "out_of_scope")
-        query = query.where(Visit.user_id == person.id)
+    query = policy.readable_rows(actor, select(Visit), Visit.user_id, args.get("user_id"))
     if "status" in args:
         query = query.where(Visit.status == args["status"])
     start, end = local_day_bounds(args.get("from_"), args.get("to"))
