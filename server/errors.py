@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -23,7 +23,7 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, status: int | None = None, errors: dict | None = None,
+    def __init__(self, code: str, /, status: int | None = None, errors: dict | None = None,
                  headers: dict | None = None, **params):
         super().__init__(code)
         self.code = code
@@ -62,7 +62,7 @@ class Throttled(ApiError):
     status = 429
 
 
-def error_response(status: int, code: str, errors: dict | None = None,
+def error_response(status: int, code: str, /, errors: dict | None = None,
                    headers: dict | None = None, **params):
     """Build the JSON error response."""
     body = {"code": code, "message": message(code, **params)}
@@ -126,5 +126,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc):
         if isinstance(exc, HTTPException):
             return handle_http_exception(exc)
+        if isinstance(exc, RecursionError) and request.is_json:
+            return error_response(400, "invalid_json")  # nested deeper than json.loads goes
         log.exception("unhandled error")
         return error_response(500, "internal_error")

@@ -56,6 +56,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_for_secretary": ("只能为书记登记专题汇报。", "Reports are recorded for secretaries only."),
     "date_in_future": ("日期不能晚于今天。", "The date cannot be after today."),
     "user_id_required": ("请指定书记（user_id）。", "Name the secretary (user_id)."),
+    "as_of_future": ("as_of 不能晚于今天。", "as_of cannot be after today."),
+    "as_of_outside_year": ("as_of 不在所选年度内。", "as_of is outside the requested year."),
+    "calendar_invalid": ("日历文件有误，未导入。", "The calendar file has errors; nothing was loaded."),
     "csv_invalid": ("CSV 有 {count} 处错误，未导入任何行。",
                     "The CSV has {count} errors; no row was imported."),
 }
@@ -69,7 +72,7 @@ def prefers_english() -> bool:
     return best.startswith("en")
 
 
-def message(code: str, **params) -> str:
+def message(code: str, /, **params) -> str:
     """Return the readable message for ``code`` in the request's language."""
     zh, en = MESSAGES.get(code, MESSAGES["bad_request"])
     template = en if prefers_english() else zh

@@ -122,10 +122,10 @@ def readable_units(actor: User, query: Select) -> Select:
     return query.where(Unit.path.startswith(actor.unit.path, autoescape=True))
 
 
-def ensure(allowed: bool, code: str = "forbidden") -> None:
-    """Raise Forbidden (403) unless allowed."""
+def ensure(allowed: bool, code: str = "forbidden", errors: dict | None = None) -> None:
+    """Raise Forbidden (403) unless allowed; ``errors`` names the field at fault, if one is."""
     if not allowed:
-        raise Forbidden(code)
+        raise Forbidden(code, errors=errors)
 
 
 def ensure_visible(allowed: bool) -> None:

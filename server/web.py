@@ -1,7 +1,8 @@
 """Serves ``mobile_web/`` (the phone app) at ``/``, with the service worker at the top."""
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, abort, current_app, request, send_from_directory
+from werkzeug.exceptions import MethodNotAllowed
 
 bp = Blueprint("web", __name__)
 
@@ -23,8 +24,17 @@ def index():
 @bp.get("/<path:name>")
 def static_file(name: str):
     if name.startswith("api/"):
-        abort(404)
+        _refuse_api_path()
     return _send(name)
+
+
+def _refuse_api_path() -> None:
+    """An API path is never a file: 405 when other methods take it, else 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    others = set(adapter.allowed_methods()) - {"GET", "HEAD", "OPTIONS"}
+    if others:
+        raise MethodNotAllowed(valid_methods=sorted(others | {"OPTIONS"}))
+    abort(404)
 
 
 def _send(name: str):

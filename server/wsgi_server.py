@@ -10,6 +10,9 @@ class ZaicunServer(BaseApplication):
     def load_config(self):
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # one shared socket in $HOME would make two servers on a machine collide
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):
         from . import create_app

@@ -56,8 +56,8 @@ def authenticate_request() -> None:
     path = request.path.rstrip("/") or "/"
     if not path.startswith("/api/v1/") or path in PUBLIC_PATHS or request.method == "OPTIONS":
         return
-    if request.routing_exception is not None:  # 404 and 405 answer the same for everyone
-        return
+    if request.routing_exception is not None or request.blueprint == "web":
+        return  # 404 and 405 answer the same for everyone; the phone app's files are public
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():

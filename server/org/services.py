@@ -80,8 +80,9 @@ def township_for_village(actor: User | None, code: str) -> Unit:
     if township.level != "township":
         raise InvalidInput("unit_not_township", errors={"township_code": ["not a township"]},
                            code=code)
-    if actor is not None:
-        policy.ensure(policy.can_write_org(actor, township))
+    if actor is not None:  # the field is named so an import's row error names the column
+        policy.ensure(policy.can_write_org(actor, township), "out_of_scope",
+                      {"township_code": ["out of scope"]})
     return township
 
 
@@ -138,7 +139,7 @@ def ensure_may_place(actor: User | None, unit: Unit | None) -> None:
         return
     allowed = policy.can_write_org(actor, unit) if unit else \
         actor.role == "admin" and actor.unit_id is None
-    policy.ensure(allowed)
+    policy.ensure(allowed, "out_of_scope", {"unit_code": ["out of scope"]})
 
 
 def create_user(actor: User | None, data: dict, must_change_password: bool = False) -> User:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 from ..compliance.rulebook import Rulebook
 from ..geo import distance_m
@@ -52,15 +53,18 @@ def travel_speed_kmh(before: Fix, after: Fix) -> float | None:
     """Speed between two fixes, discounting both accuracies; None without both points."""
     if before.point is None or after.point is None:
         return None
-    gap = distance_m(before.point.lat, before.point.lon, after.point.lat, after.point.lon)
-    gap -= (before.point.accuracy_m or 0) + (after.point.accuracy_m or 0)
+    # Measured to the 0.1 m distances are shown with and divided exactly, so float noise
+    # (1e-9 m in the geodesic, an ulp in ÷ and × 3.6) never decides a trip at the limit.
+    a, b = before.point, after.point
+    gap = round(distance_m(a.lat, a.lon, b.lat, b.lon), 1)
+    gap -= (a.accuracy_m or 0) + (b.accuracy_m or 0)
     gap = max(0.0, gap)
     seconds = (after.at - before.at).total_seconds()
     if gap == 0:
         return 0.0
     if seconds <= 0:
         return float("inf")
-    return gap / seconds * 3.6
+    return float(Fraction(gap) / Fraction(seconds) * Fraction(18, 5))
 
 
 def is_impossible_travel(before: Fix | None, after: Fix, book: Rulebook) -> bool:

@@ -220,7 +220,9 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
     check_in_at = data["check_in"]["at"] + offset
     _check_time(check_in_at, now, book, "check_in")
     if data.get("check_out") is None:
-        _refuse_if_open(actor.id)
+        twin = _refuse_if_open(actor.id, client_id)
+        if twin is not None:
+            return _replay(twin, digest), False
     point = _point(data["check_in"].get("location"))
     visit = Visit(client_id=client_id, user_id=actor.id, village=village,
                   activity=data.get("activity"), check_in_at=check_in_at,
@@ -243,8 +245,12 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
     return _insert(actor, visit, digest, offset, book)
 
 
-def _refuse_if_open(user_id: int) -> None:
+def _refuse_if_open(user_id: int, own_client_id: str | None = None) -> Visit | None:
+    """Refuse while a visit is open; return it instead when it is ``own_client_id``'s, stored
+    by a concurrent twin of this request after it was looked for."""
     open_visit = _open_visit(user_id)
+    if open_visit is not None and open_visit.client_id == own_client_id:
+        return open_visit
     if open_visit is not None:
         raise Conflict("visit_open", errors={"open_visit": [open_visit.client_id]},
                        client_id=open_visit.client_id)

@@ -1,0 +1,305 @@
+"""The demo county 示范县: what someone trying zaicun finds after ``zaicun seed-demo``.
+
+The county is built once for this module (seeding takes a couple of seconds) and only read.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from server import TestConfig, create_app
+from server.auth.models import User
+from server.demo import DEMO_CADRE, DEMO_PASSWORD, print_logins, seed_demo
+from server.extensions import db
+from server.geo import distance_m
+from server.org.models import Unit, Village
+from server.policy import can_review
+from server.reports.models import ThematicReport
+from server.visits import flags as F
+from server.visits.models import Visit, VisitEvent
+from server.visits.services import rulebook_for
+from tests.conftest import clear_tables, vars_of
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def demo(db_url):
+    """An app whose database holds the demo county (and nothing else)."""
+    app = create_app({**vars_of(TestConfig), "DATABASE_URL": db_url})
+    with app.app_context():
+        seed_demo()
+        yield app
+        db.session.remove()
+        clear_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(demo):
+    return demo.test_client()
+
+
+def users(role=None) -> list[User]:
+    query = select(User).order_by(User.id)
+    if role:
+        query = query.where(User.role == role)
+    return db.session.scalars(query).all()
+
+
+def visits_of(user: User | None = None) -> list[Visit]:
+    query = select(Visit).order_by(Visit.check_in_at)
+    if user is not None:
+        query = query.where(Visit.user_id == user.id)
+    return db.session.scalars(query).all()
+
+
+def demo_user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def login(client, username: str, password: str = DEMO_PASSWORD):
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+def auth(client, username: str) -> dict:
+    response = login(client, username)
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def local_date(moment: datetime):
+    return moment.astimezone(ZONE).date()
+
+
+# --- the organisation ---------------------------------------------------------------------------
+
+def test_the_county_has_three_townships_and_about_thirty_villages(demo):
+    county = db.session.scalar(select(Unit).where(Unit.name == "示范县"))
+    assert county.level == "county" and len(county.code) == 6
+    assert county.parent.level == "city" and county.parent.parent.level == "province"
+    townships = db.session.scalars(select(Unit).where(Unit.level == "township")).all()
+    assert len(townships) == 3
+    assert all(t.parent_id == county.id and len(t.code) == 9 for t in townships)
+    villages = db.session.scalars(select(Village)).all()
+    assert 25 <= len(villages) <= 35
+    for village in villages:
+        assert len(village.code) == 12 and village.code.startswith(village.township.code)
+        assert village.name.endswith("村")
+    assert len({v.radius_m for v in villages}) > 1
+
+
+def test_villages_of_a_township_lie_a_few_kilometres_apart(demo):
+    for township in db.session.scalars(select(Unit).where(Unit.level == "township")):
+        villages = db.session.scalars(select(Village).where(Village.township == township)).all()
+        gaps = [distance_m(a.lat, a.lon, b.lat, b.lon)
+                for a in villages for b in villages if a.id < b.id]
+        assert min(gaps) > 1500 and max(gaps) < 15_000
+
+
+def test_there_are_at_least_25_people_in_all_four_roles_on_the_demo_password(demo):
+    everyone = users()
+    assert len(everyone) >= 25
+    assert Counter(u.role for u in everyone).keys() == {"cadre", "secretary", "supervisor",
+                                                        "admin"}
+    assert len(users("secretary")) == 3
+    assert not any(u.must_change_password for u in everyone)
+    levels = {u.unit.level for u in users("supervisor")}
+    assert levels == {"county", "township"}
+
+
+def test_every_cadre_and_secretary_is_linked_to_two_to_four_villages_of_their_township(demo):
+    for user in users("cadre") + users("secretary"):
+        assert 2 <= len(user.linked_villages) <= 4, user.username
+        assert all(v.township_id == user.unit_id for v in user.linked_villages)
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+def test_visits_cover_about_a_year_ending_today_mostly_on_weekdays(demo):
+    visits = visits_of()
+    today = datetime.now(ZONE).date()
+    days = [local_date(v.check_in_at) for v in visits]
+    assert min(days) <= today - timedelta(days=350)
+    assert max(days) == today
+    weekday_share = sum(d.weekday() < 5 for d in days) / len(days)
+    assert weekday_share > 0.8
+    closed = [v for v in visits if v.check_out_at]
+    hours = sorted((v.check_out_at - v.check_in_at).total_seconds() / 3600 for v in closed)
+    median = hours[len(hours) // 2]
+    assert 2 <= median <= 8
+
+
+def test_every_field_user_has_visits_at_different_paces(demo):
+    counts = [len(visits_of(u)) for u in users("cadre") + users("secretary")]
+    assert min(counts) > 20
+    assert max(counts) > 1.5 * min(counts)
+
+
+def test_most_visits_are_verified_and_flagged_ones_await_or_got_a_decision(demo):
+    statuses = Counter(v.status for v in visits_of())
+    assert statuses["verified"] > 0.8 * sum(statuses.values())
+    assert statuses["pending_review"] > 0 and statuses["approved"] > 0
+    assert statuses["rejected"] > 0 and 1 <= statuses["withdrawn"] <= 2
+    pending = db.session.scalars(select(Visit).where(Visit.status == "pending_review")).all()
+    assert all(v.flags for v in pending)
+    flags = Counter(f for v in pending for f in v.flags) + Counter(
+        f for v in visits_of() if v.status in ("approved", "rejected") for f in v.flags)
+    for flag in ("outside_geofence", "low_accuracy", "manual_checkout", "too_long"):
+        assert flags[flag] > 0, flag
+
+
+def test_flags_and_statuses_are_what_the_server_rules_give(demo):
+    for person in users("cadre") + users("secretary"):
+        book = rulebook_for(person)
+        visits = visits_of(person)
+        for visit in visits:
+            assert visit.flags == F.active(expected_flags(visit, visits, book), book), visit.id
+            assert visit.check_in_at_original == visit.check_in_at
+            if visit.status in ("verified", "pending_review") and visit.reviewed_at is None:
+                assert visit.status == F.closed_status(visit.flags, book)
+
+
+def expected_flags(visit: Visit, visits: list[Visit], book) -> set[str]:
+    """Recompute a visit's flags from its stored data with the pure rules."""
+    village = visit.village
+    flags = location_flags(visit.check_in_lat, visit.check_in_lon, visit.check_in_accuracy_m,
+                           visit.check_in_distance_m, village, book)
+    before = [v for v in visits if v is not visit and v.status != "withdrawn"
+              and v.check_out_at is not None and v.check_out_at <= visit.check_in_at]
+    if before:
+        last = max(before, key=lambda v: (v.check_out_at, v.id))
+        fix = F.Fix(last.check_out_at, point(last.check_out_lat, last.check_out_lon,
+                                             last.check_out_accuracy_m))
+        here = F.Fix(visit.check_in_at, point(visit.check_in_lat, visit.check_in_lon,
+                                              visit.check_in_accuracy_m))
+        if F.is_impossible_travel(fix, here, book):
+            flags.add("impossible_travel")
+    if visit.check_out_at is not None:
+        flags |= location_flags(visit.check_out_lat, visit.check_out_lon,
+                                visit.check_out_accuracy_m, visit.check_out_distance_m,
+                                village, book)
+        flags |= F.stay_flags(visit.check_in_at, visit.check_out_at, visit.check_out_manual,
+                              visit.check_out_received_at, book)
+    return flags
+
+
+def point(lat, lon, accuracy):
+    return None if lat is None else F.Point(lat, lon, accuracy)
+
+
+def location_flags(lat, lon, accuracy, stored_distance, village, book) -> set[str]:
+    here = point(lat, lon, accuracy)
+    if here is not None:
+        assert stored_distance == round(distance_m(lat, lon, village.lat, village.lon), 1)
+    return F.location_flags(here, stored_distance, village.radius_m, book)
+
+
+def test_old_visits_are_not_mislabelled_late_sync(demo):
+    visits = visits_of()
+    late = [v for v in visits if "late_sync" in v.flags]
+    assert 0 < len(late) < 0.02 * len(visits)
+
+
+def test_decisions_carry_a_supervisor_in_scope_a_comment_for_rejections_and_an_event(demo):
+    decided = db.session.scalars(select(Visit).where(Visit.reviewed_at.is_not(None))).all()
+    assert decided
+    for visit in decided:
+        reviewer = db.session.get(User, visit.reviewed_by_id)
+        assert can_review(reviewer, visit.user)
+        if visit.status == "rejected":
+            assert visit.review_comment
+        actions = [e.action for e in events_of(visit)]
+        assert actions[-1] == ("reject" if visit.status == "rejected" else "approve")
+
+
+def test_every_visit_has_a_created_event_and_withdrawals_are_recorded(demo):
+    for visit in visits_of():
+        events = events_of(visit)
+        assert events[0].action == "created" and events[0].actor_id == visit.user_id
+        assert events[-1].to_status == visit.status
+        if visit.status == "withdrawn":
+            assert events[-1].action == "withdrawn" and visit.check_out_at is None
+
+
+def events_of(visit: Visit) -> list[VisitEvent]:
+    return db.session.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)
+                              .order_by(VisitEvent.at, VisitEvent.id)).all()
+
+
+def test_the_demo_cadre_is_in_a_village_now_and_nobody_else_has_a_visit_open(demo):
+    open_visits = db.session.scalars(select(Visit).where(Visit.status == "open")).all()
+    assert [v.user.username for v in open_visits] == [DEMO_CADRE]
+    ago = datetime.now(timezone.utc) - open_visits[0].check_in_at
+    assert timedelta(hours=1) < ago < timedelta(hours=3)
+    assert open_visits[0].village in demo_user(DEMO_CADRE).linked_villages
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+def test_each_secretary_has_reports_over_the_year_mostly_acknowledged(demo):
+    today = datetime.now(ZONE).date()
+    reports = db.session.scalars(select(ThematicReport)).all()
+    for secretary in users("secretary"):
+        own = [r for r in reports if r.user_id == secretary.id]
+        assert 2 <= len(own) <= 8
+        assert all(r.created_by_id == secretary.id and r.reported_on <= today for r in own)
+    statuses = Counter(r.status for r in reports)
+    assert statuses["acknowledged"] > len(reports) / 2
+    assert statuses["submitted"] == 1 and statuses["rejected"] == 1
+    assert all(r.review_comment for r in reports if r.status == "rejected")
+    assert {r.category for r in reports} <= {"rural", "urban", "other"}
+
+
+# --- through the API and the command line -----------------------------------------------------
+
+def test_the_printed_password_logs_the_demo_cadre_in(demo, client):
+    lines = []
+    print_logins(lines.append)
+    printed = "\n".join(lines)
+    assert DEMO_PASSWORD in printed and DEMO_CADRE in printed and "admin" in printed
+    response = login(client, DEMO_CADRE)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["user"]["role"] == "cadre"
+
+
+def test_the_demo_cadre_lists_their_visits_newest_first_with_the_open_one_on_top(demo, client):
+    response = client.get("/api/v1/visits?page_size=10", headers=auth(client, DEMO_CADRE))
+    assert response.status_code == 200, response.get_json()
+    listed = response.get_json()
+    assert len(listed) == 10
+    assert listed[0]["status"] == "open" and listed[0]["check_out"] is None
+    assert {v["user_id"] for v in listed} == {demo_user(DEMO_CADRE).id}
+    total = json.loads(response.headers["X-Pagination"])["total"]
+    assert total == len(visits_of(demo_user(DEMO_CADRE)))
+
+
+def test_replaying_the_demo_cadres_check_in_is_recognised_as_the_same_request(demo, client):
+    visit = db.session.scalar(select(Visit).where(Visit.status == "open"))
+    body = {"client_id": visit.client_id, "village_code": visit.village.code,
+            "activity": visit.activity,
+            "check_in": {"at": visit.check_in_at.isoformat(),
+                         "location": {"lat": visit.check_in_lat, "lon": visit.check_in_lon,
+                                      "accuracy_m": visit.check_in_accuracy_m}}}
+    response = client.post("/api/v1/visits", json=body, headers=auth(client, DEMO_CADRE))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["id"] == visit.id
+
+
+def test_a_county_supervisor_finds_flagged_visits_waiting_for_review(demo, client):
+    response = client.get("/api/v1/visits?status=pending_review",
+                          headers=auth(client, "supervisor"))
+    assert response.status_code == 200, response.get_json()
+    waiting = response.get_json()
+    assert waiting and all(v["flags"] and not v["counts"] for v in waiting)
+
+
+def test_seed_demo_refuses_a_database_that_already_has_users(demo):
+    result = demo.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "already has users" in result.output
