@@ -110,9 +110,10 @@ def _register_blueprints(app: Flask) -> None:
     from . import health, web
     from .auth.routes import blp as auth_blp
     from .org.routes import blp as org_blp
+    from .progress.routes import blp as progress_blp
     from .reports.routes import blp as reports_blp
     from .visits.routes import blp as visits_blp
-    for blp in (auth_blp, org_blp, visits_blp, reports_blp):
+    for blp in (auth_blp, org_blp, visits_blp, reports_blp, progress_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
@@ -124,5 +125,7 @@ def _import_models() -> None:
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .org import models as _org  # noqa: F401
+    from .progress import credits as _credits  # noqa: F401 - keeps day credits on commit
+    from .progress import models as _progress  # noqa: F401
     from .reports import models as _reports  # noqa: F401
     from .visits import models as _visits  # noqa: F401

@@ -139,9 +139,33 @@ def serve_command(host, port, workers, demo):
     run(host, port, workers)
 
 
+@click.command("load-calendar")
+@click.argument("year", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def load_calendar_command(year, file):
+    """Load a year's official holidays and make-up workdays (CSV: date,kind)."""
+    from .progress.services import load_calendar
+    count = _run_import(lambda _actor, text: load_calendar(year, text), file)
+    click.echo(f"loaded {count} dates for {year}; results for {year} are now official")
+
+
+@click.command("recompute-credits")
+@with_appcontext
+def recompute_credits_command():
+    """Rebuild every person's day credits from the visits."""
+    from .auth.models import User
+    from .progress.credits import recompute_all
+    user_ids = db.session.scalars(select(User.id).order_by(User.id)).all()
+    with click.progressbar(length=len(user_ids), label="recomputing credits") as bar:
+        recompute_all(user_ids, progress=lambda _uid: bar.update(1))
+    click.echo(f"recomputed credits of {len(user_ids)} people")
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, create_user_command, import_villages_command,
-                    import_users_command, seed_demo_command, serve_command):
+                    import_users_command, seed_demo_command, serve_command,
+                    load_calendar_command, recompute_credits_command):
         app.cli.add_command(command)
 
 

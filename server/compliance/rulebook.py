@@ -10,6 +10,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .crediting import Thresholds
+from .rules import Rule, RuleError, parse_rules, parse_thresholds
+
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 FLAG_CODES = ("outside_geofence", "low_accuracy", "no_location", "too_long", "manual_checkout",
               "late_sync", "impossible_travel", "clock_skew")
@@ -17,8 +20,7 @@ EFFECTS = ("review", "info", "off")
 THRESHOLD_FLAGS = ("low_accuracy", "too_long", "late_sync", "impossible_travel", "clock_skew")
 
 
-class RulebookError(ValueError):
-    """The rule file is invalid; the message names the part and the field."""
+RulebookError = RuleError  # the rule file is invalid; the message names the part and field
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Rulebook:
     flags: dict[str, FlagSetting]
     activities: tuple[ActivityType, ...]
     future_tolerance_s: float
+    rules: tuple[Rule, ...] = ()
+    thresholds: Thresholds = Thresholds()
     raw: dict = field(repr=False, default_factory=dict)
 
     def effect(self, flag: str) -> str:
@@ -52,13 +56,35 @@ class Rulebook:
     def activity_ids(self) -> set[str]:
         return {a.id for a in self.activities}
 
+    def rules_for(self, role: str) -> list[Rule]:
+        """The rules that apply to a person in this role."""
+        return [rule for rule in self.rules if rule.applies_to(role)]
+
+
+BY_ID = ("rules", "activities")  # lists of tables merged by their ``id``
+
+
+def _merge_by_id(base: list, override: list) -> list:
+    """A table with a known id replaces fields of that entry; a new id is appended."""
+    merged = copy.deepcopy(base)
+    positions = {item.get("id"): i for i, item in enumerate(merged) if isinstance(item, dict)}
+    for item in override:
+        key = item.get("id") if isinstance(item, dict) else None
+        if key in positions:
+            merged[positions[key]] = _merge(merged[positions[key]], item)
+        else:
+            merged.append(copy.deepcopy(item))
+    return merged
+
 
 def _merge(base: dict, override: dict) -> dict:
-    """Deep-merge ``override`` into a copy of ``base``; lists are replaced, not merged."""
+    """Deep-merge ``override`` into a copy of ``base``; rule and activity lists merge by id."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
+        elif key in BY_ID and isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = _merge_by_id(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -100,10 +126,13 @@ def build_rulebook(data: dict) -> Rulebook:
     tolerance = limits.get("future_tolerance_s")
     if not isinstance(tolerance, (int, float)) or tolerance < 0:
         raise RulebookError("limits.future_tolerance_s: must be a number ≥ 0")
+    activities = _parse_activities(data.get("activities"))
     return Rulebook(
         flags={code: _parse_flag(code, flags.get(code)) for code in FLAG_CODES},
-        activities=_parse_activities(data.get("activities")),
+        activities=activities,
         future_tolerance_s=float(tolerance),
+        rules=parse_rules(data.get("rules", []), {a.id for a in activities}),
+        thresholds=parse_thresholds(data.get("crediting")),
         raw=data,
     )
 
@@ -119,7 +148,7 @@ class RuleSet:
         for code, override in counties.items():
             try:
                 self.by_county[str(code)] = build_rulebook(_merge(base, override))
-            except RulebookError as exc:
+            except RuleError as exc:
                 raise RulebookError(f"county.{code}.{exc}") from None
 
     def for_county(self, code: str | None) -> Rulebook:

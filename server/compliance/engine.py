@@ -1,0 +1,288 @@
+"""Compliance results (RULES.md §4–§5) for one person and one rule, exactly.
+
+Pure: the caller gathers the facts (credits, visits, reports, absences, opening balance)
+and this module does the arithmetic in ``Fraction``s.
+"""
+from __future__ import annotations
+
+import math
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from .calendar import WorkingCalendar
+from .crediting import Stay, Thresholds, credit_village_days, seconds_by_date
+from .rules import Rule
+
+AT_RISK_SHARE = Fraction(4, 5)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    def clip(self, first: date | None, last: date | None) -> Period:
+        """The part of the period between ``first`` and ``last`` (None: no limit)."""
+        return Period(max(self.start, first) if first else self.start,
+                      min(self.end, last) if last else self.end)
+
+    @property
+    def empty(self) -> bool:
+        return self.end < self.start
+
+
+def period_containing(kind: str, day: date) -> Period:
+    """The year, quarter or month that contains ``day``."""
+    if kind == "year":
+        return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+    months = 3 if kind == "quarter" else 1
+    first_month = months * ((day.month - 1) // months) + 1
+    last_month = first_month + months - 1
+    return Period(date(day.year, first_month, 1),
+                  date(day.year, last_month, monthrange(day.year, last_month)[1]))
+
+
+@dataclass(frozen=True)
+class Person:
+    role: str
+    active_from: date | None = None
+    active_until: date | None = None
+
+
+@dataclass(frozen=True)
+class Absence:
+    """An approved absence, both dates included."""
+    start: date
+    end: date
+    counts_as_village_work: bool = False
+
+
+@dataclass(frozen=True)
+class VisitFact:
+    """A counting visit, for the metrics that need visits themselves."""
+    stay: Stay
+    village_id: int
+    activity: str | None = None
+    households: int | None = None
+
+
+class DailyLedger:
+    """Village-day credits and in-village seconds per local date."""
+
+    def __init__(self, credits: Mapping[date, Fraction] | None = None,
+                 seconds: Mapping[date, int] | None = None):
+        self.credits = dict(credits or {})
+        self.seconds_by_day = dict(seconds or {})
+
+    def total(self, span: Period) -> Fraction:
+        return sum((c for d, c in self.credits.items() if _in(d, span)), Fraction(0))
+
+    def seconds(self, span: Period) -> int:
+        return sum(s for d, s in self.seconds_by_day.items() if _in(d, span))
+
+    def on(self, day: date) -> Fraction:
+        return self.credits.get(day, Fraction(0))
+
+
+class SummedLedger:
+    """Totals already summed by the database for exactly the spans asked about, plus the
+    credits of the few dates an absence needs one by one."""
+
+    def __init__(self, totals: Mapping[Period, tuple[Fraction, int]],
+                 credits_on: Mapping[date, Fraction] | None = None):
+        self.totals = totals
+        self.credits_on = dict(credits_on or {})
+
+    def total(self, span: Period) -> Fraction:
+        return self.totals.get(span, (Fraction(0), 0))[0]
+
+    def seconds(self, span: Period) -> int:
+        return self.totals.get(span, (Fraction(0), 0))[1]
+
+    def on(self, day: date) -> Fraction:
+        return self.credits_on.get(day, Fraction(0))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is known about one person; ``credits`` are the kept village-day credits."""
+    credits: DailyLedger | SummedLedger = field(default_factory=DailyLedger)
+    visits: Sequence[VisitFact] = ()
+    report_dates: Sequence[date] = ()
+    linked_villages: frozenset[int] = frozenset()
+    absences: Sequence[Absence] = ()
+    opening_village_days: Fraction = Fraction(0)
+    opening_reports: int = 0
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    period: Period
+    active: Period
+    actual: Fraction
+    target: Fraction
+    expected_to_date: Fraction
+    status: str
+    remaining: Fraction
+    remaining_working_days: int
+    pace_per_working_day: Fraction | None
+    calendar: str
+
+
+def merge_absences(absences: Sequence[Absence]) -> list[tuple[date, date]]:
+    """Merge overlapping or adjacent absence ranges."""
+    merged: list[list[date]] = []
+    for a in sorted(absences, key=lambda a: a.start):
+        if merged and a.start <= merged[-1][1] + timedelta(days=1):
+            merged[-1][1] = max(merged[-1][1], a.end)
+        else:
+            merged.append([a.start, a.end])
+    return [(s, e) for s, e in merged]
+
+
+class PersonDays:
+    """The person's working days: official ones, less those of absences away from villages."""
+
+    def __init__(self, calendar: WorkingCalendar, absences: Sequence[Absence]):
+        self.calendar = calendar
+        self.away = merge_absences([a for a in absences if not a.counts_as_village_work])
+
+    def count(self, first: date, last: date) -> int:
+        total = self.calendar.count(first, last)
+        for start, end in self.away:
+            total -= self.calendar.count(max(start, first), min(end, last))
+        return total
+
+
+def village_work_absence_days(calendar: WorkingCalendar, absences: Sequence[Absence],
+                              first: date, last: date) -> set[date]:
+    """Working days of "counts as village work" absences between first and last."""
+    days: set[date] = set()
+    for start, end in merge_absences([a for a in absences if a.counts_as_village_work]):
+        if start <= last and end >= first:
+            days.update(calendar.days(max(start, first), min(end, last)))
+    return days
+
+
+def _in(day: date, span: Period) -> bool:
+    return span.start <= day <= span.end
+
+
+def _visits_for(rule: Rule, facts: Facts) -> list[VisitFact]:
+    visits = list(facts.visits)
+    if rule.activities is not None:
+        visits = [v for v in visits if v.activity in rule.activities]
+    if rule.linked_villages_only:
+        visits = [v for v in visits if v.village_id in facts.linked_villages]
+    return visits
+
+
+def _ledger(rule: Rule, facts: Facts, zone: ZoneInfo, thresholds: Thresholds):
+    """The kept credits, or — for rules filtered by activity or village — credits of the
+    matching visits alone."""
+    if not rule.filtered:
+        return facts.credits
+    stays = [v.stay for v in _visits_for(rule, facts)]
+    return DailyLedger(credit_village_days(stays, zone, thresholds), seconds_by_date(stays, zone))
+
+
+def _village_days(ledger, facts: Facts, span: Period, calendar: WorkingCalendar) -> Fraction:
+    total = ledger.total(span)
+    for day in village_work_absence_days(calendar, facts.absences, span.start, span.end):
+        total += 1 - min(Fraction(1), ledger.on(day))
+    return total
+
+
+def measure_actual(rule: Rule, facts: Facts, span: Period, calendar: WorkingCalendar,
+                   zone: ZoneInfo, thresholds: Thresholds) -> Fraction:
+    """The rule's actual over ``span`` (the active part up to as_of)."""
+    if rule.metric == "village_days":
+        return _village_days(_ledger(rule, facts, zone, thresholds), facts, span, calendar)
+    if rule.metric == "village_hours":
+        return Fraction(_ledger(rule, facts, zone, thresholds).seconds(span), 3600)
+    if rule.metric == "thematic_reports":
+        return Fraction(sum(1 for d in facts.report_dates if _in(d, span)))
+    visits = [v for v in _visits_for(rule, facts) if _in(v.stay.start.astimezone(zone).date(), span)]
+    if rule.metric == "visits":
+        return Fraction(len(visits))
+    if rule.metric == "households_visited":
+        return Fraction(sum(v.households or 0 for v in visits))
+    linked = facts.linked_villages
+    return Fraction(len({v.village_id for v in visits} & linked), len(linked))
+
+
+def _opening(rule: Rule, facts: Facts) -> Fraction:
+    """Opening balances are per year: they add to yearly rules only."""
+    if rule.period != "year":
+        return Fraction(0)
+    if rule.metric == "village_days":
+        return Fraction(facts.opening_village_days)
+    if rule.metric == "thematic_reports":
+        return Fraction(facts.opening_reports)
+    return Fraction(0)
+
+
+def _target(rule: Rule, own_days: int, official_period_days: int) -> Fraction:
+    if rule.target.kind == "count":
+        return Fraction(math.ceil(rule.target.value * own_days / official_period_days))
+    if rule.metric == "linked_village_coverage":
+        return rule.target.value
+    return rule.target.value * own_days
+
+
+def decide_status(actual: Fraction, target: Fraction, expected: Fraction, finished: bool) -> str:
+    """met / on_track / at_risk / behind while running; met / missed once finished."""
+    if finished:
+        return "met" if actual >= target else "missed"
+    if actual >= target:
+        return "met"
+    if actual >= expected:
+        return "on_track"
+    if actual >= AT_RISK_SHARE * expected:
+        return "at_risk"
+    return "behind"
+
+
+def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar, as_of: date,
+             zone: ZoneInfo, thresholds: Thresholds = Thresholds()) -> RuleResult | None:
+    """The rule's result for the person as of ``as_of``; None when it does not apply."""
+    if not rule.applies_to(person.role):
+        return None
+    period = period_containing(rule.period, as_of)
+    active = period.clip(person.active_from, person.active_until)
+    if active.empty or calendar.count(active.start, active.end) == 0:
+        return None
+    if rule.metric == "linked_village_coverage" and not facts.linked_villages:
+        return None
+    days = PersonDays(calendar, facts.absences)
+    own_total = days.count(active.start, active.end)
+    target = _target(rule, own_total, calendar.count(period.start, period.end))
+    so_far = Period(active.start, min(as_of, active.end))
+    elapsed = days.count(so_far.start, so_far.end)
+    expected = target * elapsed / own_total if own_total else target
+    actual = _opening(rule, facts)
+    if not so_far.empty:
+        actual += measure_actual(rule, facts, so_far, calendar, zone, thresholds)
+    remaining_days = days.count(max(as_of + timedelta(days=1), active.start), active.end)
+    remaining = max(Fraction(0), target - actual)
+    return RuleResult(
+        rule=rule, period=period, active=active, actual=actual, target=target,
+        expected_to_date=expected,
+        status=decide_status(actual, target, expected, finished=as_of >= active.end),
+        remaining=remaining, remaining_working_days=remaining_days,
+        pace_per_working_day=remaining / remaining_days if remaining_days else None,
+        calendar=calendar.kind_of_range(period.start, period.end))
+
+
+def rounded(value: Fraction | None) -> Decimal | None:
+    """Half up to 2 decimals, for output only."""
+    if value is None:
+        return None
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -1,0 +1,138 @@
+"""Keeping ``day_credits`` and ``month_credits`` equal to what the visits say.
+
+Every flush that creates or changes a closed visit notes the person and the local dates it
+spans; just before the commit those dates are recomputed from the person's counting visits,
+so the credits change in the same transaction as the visits, whichever code path wrote them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_sqlalchemy.session import Session
+from sqlalchemy import and_, delete, event, func, insert, inspect, select
+
+from ..auth.models import User
+from ..compliance.crediting import Stay, credit_for, seconds_by_date
+from ..extensions import db
+from ..visits.models import COUNTING_STATUSES, Visit
+from .models import DayCredit, MonthCredit
+
+SPANS_KEY = "zaicun_credit_spans"
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(zone()).date()
+
+
+def _widen(spans: dict, user_id: int, first: date, last: date) -> None:
+    old = spans.get(user_id)
+    spans[user_id] = (min(first, old[0]), max(last, old[1])) if old else (first, last)
+
+
+def _visit_changed(visit: Visit) -> bool:
+    state = inspect(visit)
+    if state.pending:
+        return True
+    return any(state.attrs[name].history.has_changes()
+               for name in ("status", "check_in_at", "check_out_at"))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changed_visits(session, _flush_context, _instances) -> None:
+    spans = session.info.setdefault(SPANS_KEY, {})
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Visit) and obj.check_out_at is not None and _visit_changed(obj):
+            _widen(spans, obj.user_id, local_date(obj.check_in_at), local_date(obj.check_out_at))
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_noted_credits(session) -> None:
+    session.flush()
+    spans = session.info.pop(SPANS_KEY, {})
+    for user_id, (first, last) in spans.items():
+        refresh(user_id, first, last)
+    if spans:
+        session.flush()
+        session.info.pop(SPANS_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_noted_credits(session) -> None:
+    session.info.pop(SPANS_KEY, None)
+
+
+def _utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    tz = zone()
+    return (datetime.combine(first, time(0), tz),
+            datetime.combine(last + timedelta(days=1), time(0), tz))
+
+
+def counting_stays(user_id: int, first: date, last: date) -> list[Stay]:
+    """The person's counting stays that touch the local dates first..last."""
+    start, end = _utc_bounds(first, last)
+    rows = db.session.execute(select(Visit.check_in_at, Visit.check_out_at).where(
+        Visit.user_id == user_id, Visit.status.in_(COUNTING_STATUSES),
+        Visit.check_out_at.is_not(None), Visit.check_in_at < end, Visit.check_out_at > start))
+    return [Stay(a, b) for a, b in rows]
+
+
+def _thresholds(user_id: int):
+    from ..visits.services import rulebook_for
+    return rulebook_for(db.session.get(User, user_id)).thresholds
+
+
+def refresh(user_id: int, first: date, last: date) -> None:
+    """Recompute the person's day credits for first..last and the months around them."""
+    thresholds = _thresholds(user_id)
+    seconds = seconds_by_date(counting_stays(user_id, first, last), zone())
+    db.session.execute(delete(DayCredit).where(
+        DayCredit.user_id == user_id, DayCredit.day.between(first, last)))
+    rows = [{"user_id": user_id, "day": day, "seconds": s,
+             "halves": int(credit_for(s, thresholds) * 2)}
+            for day, s in sorted(seconds.items()) if first <= day <= last and s > 0]
+    if rows:
+        db.session.execute(insert(DayCredit), rows)
+    _refresh_months(user_id, first.replace(day=1), last)
+
+
+def _refresh_months(user_id: int, first_month: date, last: date) -> None:
+    month_end = _month_after(last.replace(day=1))
+    db.session.execute(delete(MonthCredit).where(
+        MonthCredit.user_id == user_id, MonthCredit.month >= first_month,
+        MonthCredit.month < month_end))
+    sums = db.session.execute(select(DayCredit.day, DayCredit.seconds, DayCredit.halves).where(
+        DayCredit.user_id == user_id, DayCredit.day >= first_month, DayCredit.day < month_end))
+    months: dict[date, list[int]] = {}
+    for day, s, halves in sums:
+        total = months.setdefault(day.replace(day=1), [0, 0])
+        total[0] += s
+        total[1] += halves
+    if months:
+        db.session.execute(insert(MonthCredit), [
+            {"user_id": user_id, "month": m, "seconds": s, "halves": h}
+            for m, (s, h) in sorted(months.items())])
+
+
+def _month_after(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def recompute_all(user_ids: Iterable[int], progress=None) -> None:
+    """Rebuild every credit of these people from their visits (``recompute-credits``)."""
+    for user_id in user_ids:
+        span = db.session.execute(select(func.min(Visit.check_in_at), func.max(Visit.check_out_at))
+                                  .where(Visit.user_id == user_id)).one()
+        db.session.execute(delete(DayCredit).where(DayCredit.user_id == user_id))
+        db.session.execute(delete(MonthCredit).where(MonthCredit.user_id == user_id))
+        if span[0] is not None and span[1] is not None:
+            refresh(user_id, local_date(span[0]), local_date(span[1]))
+        if progress is not None:
+            progress(user_id)
+    db.session.commit()

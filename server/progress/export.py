@@ -1,0 +1,126 @@
+"""The roll-up as a file for the evaluation meeting: xlsx (a sheet per rule) or csv (long form).
+
+Rows keep the roll-up's order (unit code, then the name's pinyin) — never ranked.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, send_file
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+STATUS_WORDS = {
+    "met": ("已达标", "met"), "on_track": ("进度正常", "on track"),
+    "at_risk": ("有风险", "at risk"), "behind": ("落后", "behind"), "missed": ("未达标", "missed"),
+}
+STATUS_FILL = {"met": "C6EFCE", "on_track": "DDEBF7", "at_risk": "FFEB9C", "behind": "FFC7CE",
+               "missed": "FFC7CE"}
+CALENDAR_WORDS = {"official": ("官方工作日历", "official calendar"),
+                  "estimated": ("估算（周一至周五）", "estimated (Mon–Fri)")}
+COLUMNS = [  # (key, zh, en, width)
+    ("unit", "单位", "Unit", 18), ("name", "姓名", "Name", 12), ("role", "职务", "Role", 10),
+    ("actual", "实际", "Actual", 10), ("target", "目标", "Target", 10),
+    ("expected_to_date", "应完成（截至统计日）", "Expected to date", 18),
+    ("status", "状态", "Status", 12), ("remaining", "尚差", "Remaining", 10),
+    ("remaining_working_days", "剩余工作日", "Working days left", 14),
+    ("pace_per_working_day", "每工作日需", "Needed per working day", 16),
+]
+ROLE_WORDS = {"cadre": ("班子成员", "cadre"), "secretary": ("党委书记", "secretary")}
+
+
+def _word(table: dict, key: str, english: bool) -> str:
+    zh, en = table.get(key, (key, key))
+    return en if english else zh
+
+
+def _cells(row: dict, result: dict, english: bool) -> dict:
+    user = row["user"]
+    return {"unit": user.get("unit_name") or "", "name": user["name"],
+            "role": _word(ROLE_WORDS, user["role"], english),
+            **{k: result[k] for k in ("actual", "target", "expected_to_date", "remaining",
+                                      "remaining_working_days", "pace_per_working_day")},
+            "status": _word(STATUS_WORDS, result["status"], english)}
+
+
+def _generated_at() -> str:
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+
+
+def _title(data: dict, english: bool) -> str:
+    calendar = _word(CALENDAR_WORDS, data["calendar"], english)
+    unit = data.get("unit_name") or ""
+    if english:
+        return (f"{unit} village work compliance {data['year']} — as of {data['as_of']}; "
+                f"{calendar}; generated {_generated_at()}")
+    return (f"{unit}{data['year']}年度在村工作情况 — 统计截至 {data['as_of']}；{calendar}；"
+            f"生成于 {_generated_at()}")
+
+
+def _rules(data: dict) -> list[tuple[str, str]]:
+    """The rules present in the roll-up, in first-seen order: (id, title)."""
+    seen: dict[str, str] = {}
+    for row in data["rows"]:
+        for result in row["rules"]:
+            seen.setdefault(result["rule_id"], result["title"])
+    return list(seen.items())
+
+
+def xlsx_bytes(data: dict, english: bool) -> bytes:
+    """A workbook with a sheet per rule, header frozen, statuses coloured and in words."""
+    book = Workbook()
+    book.remove(book.active)
+    for rule_id, title in _rules(data) or [("-", "-")]:
+        sheet = book.create_sheet(title=title[:31])
+        sheet.append([_title(data, english)])
+        sheet["A1"].font = Font(bold=True)
+        sheet.append([en if english else zh for _, zh, en, _ in COLUMNS])
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        for row in data["rows"]:
+            for result in (r for r in row["rules"] if r["rule_id"] == rule_id):
+                cells = _cells(row, result, english)
+                sheet.append([_number(cells[key]) for key, *_ in COLUMNS])
+                status_cell = sheet.cell(row=sheet.max_row, column=7)
+                status_cell.fill = PatternFill("solid", fgColor=STATUS_FILL[result["status"]])
+        for index, (_, _, _, width) in enumerate(COLUMNS, start=1):
+            sheet.column_dimensions[sheet.cell(row=2, column=index).column_letter].width = width
+        sheet.freeze_panes = "A3"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _number(value):
+    return float(value) if hasattr(value, "as_tuple") else value
+
+
+def csv_bytes(data: dict, english: bool) -> bytes:
+    """Long form: one line per person × rule, UTF-8 with BOM, a title line first."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_title(data, english)])
+    writer.writerow([("Rule" if english else "规则")] +
+                    [en if english else zh for _, zh, en, _ in COLUMNS] +
+                    [("As of" if english else "统计截至"), ("Calendar" if english else "日历")])
+    for row in data["rows"]:
+        for result in row["rules"]:
+            cells = _cells(row, result, english)
+            writer.writerow([result["title"]] + [cells[key] for key, *_ in COLUMNS] +
+                            [data["as_of"], result["calendar"]])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def download(data: dict, kind: str, english: bool):
+    """Send the roll-up as a file named after the unit and the as-of date."""
+    stem = f"zaicun-{data.get('unit_code') or 'all'}-{data['as_of']}"
+    if kind == "csv":
+        return send_file(io.BytesIO(csv_bytes(data, english)), mimetype="text/csv",
+                         as_attachment=True, download_name=f"{stem}.csv")
+    return send_file(io.BytesIO(xlsx_bytes(data, english)), as_attachment=True,
+                     download_name=f"{stem}.xlsx", mimetype=(
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))

@@ -1,0 +1,148 @@
+"""Compliance, the per-day breakdown, roll-ups, exports, absences, balances and calendars."""
+from flask import request
+from flask_smorest import Blueprint
+
+from .. import policy
+from ..auth.services import current_user
+from ..messages import prefers_english
+from ..org.services import get_user_for_org
+from ..visits.services import rulebook_for
+from . import export, services
+from ..uploads import uploaded_text
+from .schemas import (AbsenceCreateSchema, AbsenceQuerySchema, AbsenceSchema,
+                      CalendarLoadedSchema, ComplianceQuerySchema, DaysQuerySchema, DaysSchema,
+                      ExportQuerySchema, OpeningBalanceOutSchema, OpeningBalanceSchema,
+                      PersonComplianceSchema, RollupQuerySchema, RollupSchema, RulesSchema)
+
+blp = Blueprint("progress", __name__, url_prefix="/api/v1",
+                description="Compliance, absences, opening balances and calendars")
+
+
+@blp.route("/rules", methods=["GET"])
+@blp.response(200, RulesSchema)
+def get_rules():
+    """The rules and activity types in force for the caller's county."""
+    actor = current_user()
+    book = rulebook_for(actor)
+    county = actor.unit.county() if actor.unit else None
+    english = prefers_english()
+    return {
+        "county_code": county.code if county else None,
+        "rules": [{"id": r.id, "title": r.title(english), "title_zh": r.title_zh,
+                   "title_en": r.title_en, "roles": sorted(r.roles), "metric": r.metric,
+                   "measure": r.measure, "period": r.period, "target_kind": r.target.kind,
+                   "target_value": str(r.target.value),
+                   "activities": sorted(r.activities) if r.activities is not None else None,
+                   "linked_villages_only": r.linked_villages_only} for r in book.rules],
+        "activities": [{"id": a.id, "zh": a.zh, "en": a.en} for a in book.activities],
+        "thresholds": {"full_day_seconds": book.thresholds.full_day_s,
+                       "half_day_seconds": book.thresholds.half_day_s},
+    }
+
+
+def _person_compliance(person, args):
+    as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
+    return {"user": services.person_summary(person), "year": as_of.year, "as_of": as_of,
+            "rules": [services.result_dict(r) for r in services.results_for(person, as_of)]}
+
+
+@blp.route("/compliance/me", methods=["GET"])
+@blp.arguments(ComplianceQuerySchema, location="query")
+@blp.response(200, PersonComplianceSchema)
+def get_my_compliance(args):
+    """My results for every rule that applies to me."""
+    return _person_compliance(current_user(), args)
+
+
+@blp.route("/compliance/users/<int:user_id>", methods=["GET"])
+@blp.arguments(ComplianceQuerySchema, location="query")
+@blp.response(200, PersonComplianceSchema)
+def get_user_compliance(args, user_id):
+    """A person's results (own, own township for secretaries, scope for supervisors)."""
+    return _person_compliance(services.readable_person(current_user(), user_id), args)
+
+
+@blp.route("/compliance/users/<int:user_id>/days", methods=["GET"])
+@blp.arguments(DaysQuerySchema, location="query")
+@blp.response(200, DaysSchema)
+def get_user_days(args, user_id):
+    """Per local date: in-village seconds, credit, and the visits and absences behind it."""
+    person = services.readable_person(current_user(), user_id)
+    year = args.get("year") or services.today().year
+    return {"user": services.person_summary(person), "year": year,
+            "days": services.day_breakdown(person, year)}
+
+
+def rollup(args) -> dict:
+    as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
+    unit, rows = services.unit_rows(current_user(), args.get("unit_code"), as_of)
+    calendar = services.working_calendar().kind(as_of.year)
+    return {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
+            "year": as_of.year, "as_of": as_of, "calendar": calendar,
+            "rows": [{"user": row["user"],
+                      "rules": [services.result_dict(r) for r in row["results"]]}
+                     for row in rows]}
+
+
+@blp.route("/compliance", methods=["GET"])
+@blp.arguments(RollupQuerySchema, location="query")
+@blp.response(200, RollupSchema)
+def get_rollup(args):
+    """One row per person in the unit or below, sorted by unit code and the name's pinyin."""
+    return rollup(args)
+
+
+@blp.route("/compliance/export", methods=["GET"])
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.response(200, description="An xlsx workbook or a UTF-8 csv file with BOM")
+def get_export(args):
+    """Download the roll-up as xlsx (a sheet per rule) or csv (long form)."""
+    return export.download(rollup(args), args["format"], prefers_english())
+
+
+@blp.route("/absences", methods=["POST"])
+@blp.arguments(AbsenceCreateSchema)
+@blp.response(201, AbsenceSchema)
+def post_absence(args):
+    """Enter leave, training or official duty (approved when entered)."""
+    return services.absence_dict(services.create_absence(current_user(), args))
+
+
+@blp.route("/absences", methods=["GET"])
+@blp.arguments(AbsenceQuerySchema, location="query")
+@blp.response(200, AbsenceSchema(many=True))
+def list_absences(args):
+    """Absences the caller may read."""
+    return [services.absence_dict(a) for a in services.list_absences(
+        current_user(), args.get("user_id"), args.get("year"))]
+
+
+@blp.route("/absences/<int:absence_id>/withdraw", methods=["POST"])
+@blp.response(200, AbsenceSchema)
+def post_withdraw_absence(absence_id):
+    """Withdraw an absence; the person's working days are counted again."""
+    actor = current_user()
+    absence = services.withdraw_absence(actor, services.load_absence(actor, absence_id))
+    return services.absence_dict(absence)
+
+
+@blp.route("/users/<int:user_id>/opening-balance/<int:year>", methods=["PUT"])
+@blp.arguments(OpeningBalanceSchema)
+@blp.response(200, OpeningBalanceOutSchema)
+def put_opening_balance(args, user_id, year):
+    """Village days and reports done in the year before the system existed (admin)."""
+    actor = current_user()
+    policy.ensure(policy.is_org_reader(actor))
+    person = get_user_for_org(actor, user_id)
+    balance = services.set_opening_balance(actor, person, year, args)
+    return {"user_id": person.id, "year": year, "village_days": balance.village_days,
+            "reports": balance.reports, "note": balance.note}
+
+
+@blp.route("/calendars/<int:year>", methods=["PUT"])
+@blp.response(200, CalendarLoadedSchema)
+def put_calendar(year):
+    """Load a year's official holidays and make-up workdays (CSV ``date,kind``; admin)."""
+    policy.ensure(policy.is_admin(current_user()))
+    count = services.load_calendar(year, uploaded_text())
+    return {"year": year, "dates": count, "calendar": "official"}

@@ -1,0 +1,177 @@
+"""Request and response shapes for compliance, absences, balances and calendars."""
+from marshmallow import Schema, fields, validate
+
+from ..schemas import OptionalText, UNIT_CODE
+from .models import ABSENCE_KINDS
+
+YEAR = validate.Range(2000, 2100)
+
+
+class ComplianceQuerySchema(Schema):
+    year = fields.Integer(validate=YEAR)
+    as_of = fields.Date()
+
+
+class RollupQuerySchema(ComplianceQuerySchema):
+    unit_code = fields.String(validate=UNIT_CODE)
+
+
+class ExportQuerySchema(RollupQuerySchema):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
+
+
+class DaysQuerySchema(Schema):
+    year = fields.Integer(validate=YEAR)
+
+
+class RuleResultSchema(Schema):
+    rule_id = fields.String()
+    title = fields.String()
+    measure = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    active_start = fields.Date()
+    active_end = fields.Date()
+    actual = fields.Float(allow_none=True)
+    target = fields.Float(allow_none=True)
+    expected_to_date = fields.Float(allow_none=True)
+    status = fields.String()
+    remaining = fields.Float(allow_none=True)
+    remaining_working_days = fields.Integer()
+    pace_per_working_day = fields.Float(allow_none=True)
+    calendar = fields.String()
+
+
+class PersonSummarySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    username = fields.String()
+    role = fields.String()
+    unit_code = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+
+
+class PersonComplianceSchema(Schema):
+    user = fields.Nested(PersonSummarySchema)
+    year = fields.Integer()
+    as_of = fields.Date()
+    rules = fields.List(fields.Nested(RuleResultSchema))
+
+
+class RollupRowSchema(Schema):
+    user = fields.Nested(PersonSummarySchema)
+    rules = fields.List(fields.Nested(RuleResultSchema))
+
+
+class RollupSchema(Schema):
+    unit_code = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    year = fields.Integer()
+    as_of = fields.Date()
+    calendar = fields.String()
+    rows = fields.List(fields.Nested(RollupRowSchema))
+
+
+class DayVisitSchema(Schema):
+    id = fields.Integer()
+    village_code = fields.String()
+    village_name = fields.String()
+    status = fields.String()
+    counts = fields.Boolean()
+
+
+class DayAbsenceSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    counts_as_village_work = fields.Boolean()
+
+
+class DaySchema(Schema):
+    date = fields.Date()
+    working_day = fields.Boolean()
+    seconds = fields.Integer()
+    credit = fields.Float()
+    visits = fields.List(fields.Nested(DayVisitSchema))
+    absences = fields.List(fields.Nested(DayAbsenceSchema))
+
+
+class DaysSchema(Schema):
+    user = fields.Nested(PersonSummarySchema)
+    year = fields.Integer()
+    days = fields.List(fields.Nested(DaySchema))
+
+
+class ActivityTypeSchema(Schema):
+    id = fields.String()
+    zh = fields.String()
+    en = fields.String()
+
+
+class RuleSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    title_zh = fields.String()
+    title_en = fields.String()
+    roles = fields.List(fields.String())
+    metric = fields.String()
+    measure = fields.String()
+    period = fields.String()
+    target_kind = fields.String()
+    target_value = fields.String()
+    activities = fields.List(fields.String(), allow_none=True)
+    linked_villages_only = fields.Boolean()
+
+
+class RulesSchema(Schema):
+    county_code = fields.String(allow_none=True)
+    rules = fields.List(fields.Nested(RuleSchema))
+    activities = fields.List(fields.Nested(ActivityTypeSchema))
+    thresholds = fields.Dict()
+
+
+class AbsenceCreateSchema(Schema):
+    user_id = fields.Integer(required=True, strict=True)
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ABSENCE_KINDS))
+    counts_as_village_work = fields.Boolean(load_default=False)
+    note = OptionalText(2000)
+
+
+class AbsenceQuerySchema(Schema):
+    user_id = fields.Integer()
+    year = fields.Integer(validate=YEAR)
+
+
+class AbsenceSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    user_name = fields.String()
+    start = fields.Date()
+    end = fields.Date()
+    kind = fields.String()
+    counts_as_village_work = fields.Boolean()
+    note = fields.String(allow_none=True)
+    status = fields.String()
+    created_by_id = fields.Integer()
+
+
+class OpeningBalanceSchema(Schema):
+    village_days = fields.Decimal(required=True, as_string=False,
+                                  validate=validate.Range(0, 366))
+    reports = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1000))
+    note = OptionalText(2000)
+
+
+class OpeningBalanceOutSchema(Schema):
+    user_id = fields.Integer()
+    year = fields.Integer()
+    village_days = fields.Float()
+    reports = fields.Integer()
+    note = fields.String(allow_none=True)
+
+
+class CalendarLoadedSchema(Schema):
+    year = fields.Integer()
+    dates = fields.Integer()
+    calendar = fields.String()

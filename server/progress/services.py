@@ -1,0 +1,272 @@
+"""Compliance results, breakdowns, roll-ups, absences, opening balances and calendars."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from pypinyin import lazy_pinyin
+from sqlalchemy import delete, insert, select
+
+from .. import policy
+from ..audit.models import record
+from ..auth.models import User
+from ..compliance.calendar import parse_calendar_csv
+from ..compliance.engine import RuleResult, evaluate, rounded
+from ..compliance.errors import CalendarFileError
+from ..compliance.rulebook import Rulebook
+from ..errors import Conflict, InvalidInput
+from ..extensions import db
+from ..messages import prefers_english
+from ..org.models import Unit
+from ..visits.models import Visit
+from ..visits.services import rulebook_for
+from .credits import local_date, zone
+from .facts import facts_for_people, facts_for_person, working_calendar
+from .models import Absence, CalendarDay, DayCredit, OpeningBalance
+
+FIELD_ROLES = ("cadre", "secretary")
+
+
+def today() -> date:
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def resolve_as_of(year: int | None, as_of: date | None) -> date:
+    """The as-of date: given, else today (or the last day of a past year asked for).
+
+    Later than today, or outside the requested year, is refused (422).
+    """
+    now = today()
+    if as_of is None:
+        as_of = now if year is None or year >= now.year else date(year, 12, 31)
+    if as_of > now:
+        raise InvalidInput("as_of_future", errors={"as_of": ["after today"]})
+    if year is not None and as_of.year != year:
+        raise InvalidInput("as_of_outside_year", errors={"as_of": ["outside the year"]})
+    return as_of
+
+
+def result_dict(result: RuleResult) -> dict:
+    """A rule result as API.md shows it: exact numbers rounded half up to 2 decimals."""
+    rule = result.rule
+    return {
+        "rule_id": rule.id, "title": rule.title(prefers_english()), "measure": rule.measure,
+        "period_start": result.period.start, "period_end": result.period.end,
+        "active_start": result.active.start, "active_end": result.active.end,
+        "actual": rounded(result.actual), "target": rounded(result.target),
+        "expected_to_date": rounded(result.expected_to_date), "status": result.status,
+        "remaining": rounded(result.remaining),
+        "remaining_working_days": result.remaining_working_days,
+        "pace_per_working_day": rounded(result.pace_per_working_day),
+        "calendar": result.calendar,
+    }
+
+
+def person_summary(user: User) -> dict:
+    return {"id": user.id, "name": user.name, "username": user.username, "role": user.role,
+            "unit_code": user.unit.code if user.unit else None,
+            "unit_name": user.unit.name if user.unit else None}
+
+
+def results_for(user: User, as_of: date) -> list[RuleResult]:
+    """Every rule that applies to the person, evaluated as of the date."""
+    book = rulebook_for(user)
+    rules = book.rules_for(user.role)
+    if not rules:
+        return []
+    facts = facts_for_person(user, rules, as_of, zone())
+    return _evaluate_all(rules, user, facts, as_of, book)
+
+
+def _evaluate_all(rules, user: User, facts, as_of: date, book: Rulebook,
+                  calendar=None) -> list[RuleResult]:
+    from ..compliance.engine import Person
+    calendar = calendar or working_calendar()
+    person = Person(user.role, user.active_from, user.active_until)
+    results = [evaluate(rule, person, facts, calendar, as_of, zone(), book.thresholds)
+               for rule in rules]
+    return [r for r in results if r is not None]
+
+
+def readable_person(actor: User, user_id: int) -> User:
+    """A person whose compliance the actor may read; 404 otherwise (fetched by id)."""
+    person = db.session.get(User, user_id)
+    policy.ensure_visible(person is not None and policy.can_read_person(actor, person))
+    return person
+
+
+def sort_key(user: User) -> tuple:
+    """Unit code, then the name's pinyin — in Python, never by database collation."""
+    return (user.unit.code if user.unit else "", lazy_pinyin(user.name), user.name, user.id)
+
+
+def unit_rows(actor: User, unit_code: str | None, as_of: date) -> tuple[Unit | None, list[dict]]:
+    """One row per person in the unit or below it to whom at least one rule applies."""
+    unit = _unit_for_rollup(actor, unit_code)
+    people = select(User.id).where(User.role.in_(FIELD_ROLES))
+    if unit is not None:
+        people = people.where(User.unit_id.in_(
+            select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))))
+    people = policy.readable_people(actor, people, User.id)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people)))}
+    by_book: dict[int, Rulebook] = {}
+    for user in users.values():
+        by_book.setdefault(id(rulebook_for(user)), rulebook_for(user))
+    calendar = working_calendar()
+    rules = sorted({r for book in by_book.values() for r in book.rules}, key=lambda r: r.id)
+    facts = facts_for_people(people, users, rules, as_of, zone())
+    rows = []
+    for user in sorted(users.values(), key=sort_key):
+        book = rulebook_for(user)
+        results = _evaluate_all(book.rules_for(user.role), user, facts[user.id], as_of, book,
+                                calendar)
+        if results:
+            rows.append({"user": person_summary(user), "results": results})
+    return unit, rows
+
+
+def _unit_for_rollup(actor: User, unit_code: str | None) -> Unit | None:
+    """The unit to roll up: named (in scope, else 403) or the actor's own."""
+    policy.ensure(actor.role != "cadre")
+    if unit_code is None:
+        return actor.unit
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    allowed = unit is not None and (policy.in_scope(actor, unit) or (
+        actor.role == "secretary" and unit.id == actor.unit_id))
+    policy.ensure(allowed, "out_of_scope")
+    return unit
+
+
+# --- the per-day breakdown -----------------------------------------------------------------
+
+def day_breakdown(user: User, year: int) -> list[dict]:
+    """Per local date: in-village seconds, credit, and the visits and absences behind it."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    credits = {d.day: d for d in db.session.scalars(select(DayCredit).where(
+        DayCredit.user_id == user.id, DayCredit.day.between(first, last)))}
+    days: dict[date, dict] = {}
+
+    def entry(day: date) -> dict:
+        return days.setdefault(day, {"date": day, "seconds": 0, "credit": Decimal("0"),
+                                     "visits": [], "absences": []})
+
+    for day, credit in credits.items():
+        item = entry(day)
+        item["seconds"], item["credit"] = credit.seconds, Decimal(credit.halves) / 2
+    from .credits import _utc_bounds
+    start, end = _utc_bounds(first, last)
+    for visit in db.session.scalars(select(Visit).where(
+            Visit.user_id == user.id, Visit.check_in_at < end,
+            (Visit.check_out_at.is_(None)) | (Visit.check_out_at > start)).order_by(Visit.check_in_at)):
+        last_day = local_date(visit.check_out_at) if visit.check_out_at else local_date(
+            visit.check_in_at)
+        day = max(local_date(visit.check_in_at), first)
+        while day <= min(last_day, last):
+            entry(day)["visits"].append({"id": visit.id, "village_code": visit.village.code,
+                                          "village_name": visit.village.name,
+                                          "status": visit.status, "counts": visit.counts})
+            day = date.fromordinal(day.toordinal() + 1)
+    calendar = working_calendar()
+    for absence in db.session.scalars(select(Absence).where(
+            Absence.user_id == user.id, Absence.status == "approved",
+            Absence.start_date <= last, Absence.end_date >= first)):
+        for day in calendar.days(max(absence.start_date, first), min(absence.end_date, last)):
+            item = entry(day)
+            item["absences"].append({"id": absence.id, "kind": absence.kind,
+                                     "counts_as_village_work": absence.counts_as_village_work})
+            if absence.counts_as_village_work:
+                item["credit"] = Decimal("1")
+    return [days[d] | {"working_day": calendar.is_workday(d)} for d in sorted(days)]
+
+
+# --- absences --------------------------------------------------------------------------------
+
+def create_absence(actor: User, data: dict) -> Absence:
+    """Enter an approved absence: a supervisor in scope, or the person's secretary."""
+    person = db.session.get(User, data["user_id"])
+    policy.ensure(person is not None and policy.can_manage_absences(actor, person),
+                  "out_of_scope")
+    if data["end"] < data["start"]:
+        raise InvalidInput("invalid_input", errors={"end": ["before start"]})
+    absence = Absence(user_id=person.id, start_date=data["start"], end_date=data["end"],
+                      kind=data["kind"], counts_as_village_work=data.get(
+                          "counts_as_village_work", False), note=data.get("note"),
+                      status="approved", created_by_id=actor.id)
+    db.session.add(absence)
+    db.session.flush()
+    record(actor.id, "absence", absence.id, "created", {
+        "user_id": person.id, "start": str(absence.start_date), "end": str(absence.end_date),
+        "kind": absence.kind, "counts_as_village_work": absence.counts_as_village_work})
+    db.session.commit()
+    return absence
+
+
+def load_absence(actor: User, absence_id: int) -> Absence:
+    absence = db.session.get(Absence, absence_id)
+    policy.ensure_visible(absence is not None and policy.can_read_person(actor, absence.user))
+    return absence
+
+
+def withdraw_absence(actor: User, absence: Absence) -> Absence:
+    policy.ensure(policy.can_manage_absences(actor, absence.user))
+    if absence.status == "withdrawn":
+        return absence
+    absence.status = "withdrawn"
+    absence.withdrawn_at = datetime.now(ZoneInfo("UTC"))
+    record(actor.id, "absence", absence.id, "withdrawn")
+    db.session.commit()
+    return absence
+
+
+def list_absences(actor: User, user_id: int | None, year: int | None) -> list[Absence]:
+    query = policy.readable_rows(actor, select(Absence), Absence.user_id, user_id)
+    if year is not None:
+        query = query.where(Absence.start_date <= date(year, 12, 31),
+                            Absence.end_date >= date(year, 1, 1))
+    return db.session.scalars(query.order_by(Absence.start_date, Absence.id)).all()
+
+
+def absence_dict(absence: Absence) -> dict:
+    return {"id": absence.id, "user_id": absence.user_id, "user_name": absence.user.name,
+            "start": absence.start_date, "end": absence.end_date, "kind": absence.kind,
+            "counts_as_village_work": absence.counts_as_village_work, "note": absence.note,
+            "status": absence.status, "created_by_id": absence.created_by_id}
+
+
+# --- opening balances and calendars ----------------------------------------------------------
+
+def set_opening_balance(actor: User, person: User, year: int, data: dict) -> OpeningBalance:
+    """Enter or replace the village days and reports done before the system (admin, audited)."""
+    policy.ensure(policy.can_write_org(actor, person.unit))
+    days = Decimal(str(data["village_days"]))
+    if days * 2 != int(days * 2):
+        raise InvalidInput("invalid_input", errors={"village_days": ["multiples of 0.5"]})
+    balance = db.session.get(OpeningBalance, (person.id, year))
+    before = None if balance is None else {"village_days": str(balance.village_days),
+                                           "reports": balance.reports}
+    if balance is None:
+        balance = OpeningBalance(user_id=person.id, year=year)
+        db.session.add(balance)
+    balance.village_days, balance.reports = days, data["reports"]
+    balance.note, balance.updated_by_id = data.get("note"), actor.id
+    record(actor.id, "opening_balance", f"{person.id}/{year}", "set", {
+        "before": before, "after": {"village_days": str(days), "reports": data["reports"]},
+        "note": data.get("note")})
+    db.session.commit()
+    return balance
+
+
+def load_calendar(year: int, text: str) -> int:
+    """Store a year's official holidays and make-up workdays; replaces that year's list."""
+    try:
+        marks = parse_calendar_csv(year, text)
+    except CalendarFileError as exc:
+        raise InvalidInput("calendar_invalid", errors={"rows": [
+            {"row": exc.line, "column": exc.column, "message": exc.problem}]}) from None
+    db.session.execute(delete(CalendarDay).where(CalendarDay.year == year))
+    db.session.execute(insert(CalendarDay), [
+        {"day": d, "year": year, "is_workday": w} for d, w in sorted(marks.items())])
+    db.session.commit()
+    return len(marks)
