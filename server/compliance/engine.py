@@ -249,35 +249,66 @@ def decide_status(actual: Fraction, target: Fraction, expected: Fraction, finish
     return "behind"
 
 
-def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar, as_of: date,
-             zone: ZoneInfo, thresholds: Thresholds = Thresholds()) -> RuleResult | None:
-    """The rule's result for the person as of ``as_of``; None when it does not apply."""
+@dataclass(frozen=True)
+class Frame:
+    """Everything about a result that does not depend on what the person did: the same
+    for everyone with the same rule, role, active dates and absences on the same as-of date."""
+    rule: Rule
+    period: Period
+    active: Period
+    so_far: Period
+    target: Fraction
+    expected_to_date: Fraction
+    remaining_working_days: int
+    finished: bool
+    calendar: str
+
+    def result(self, actual: Fraction) -> RuleResult:
+        """The result for a person who achieved ``actual``."""
+        remaining = max(Fraction(0), self.target - actual)
+        days = self.remaining_working_days
+        return RuleResult(
+            rule=self.rule, period=self.period, active=self.active, actual=actual,
+            target=self.target, expected_to_date=self.expected_to_date,
+            status=decide_status(actual, self.target, self.expected_to_date, self.finished),
+            remaining=remaining, remaining_working_days=days,
+            pace_per_working_day=remaining / days if days else None, calendar=self.calendar)
+
+
+def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: WorkingCalendar,
+          as_of: date) -> Frame | None:
+    """The person-independent part of a result; None when the rule does not apply."""
     if not rule.applies_to(person.role):
         return None
     period = period_containing(rule.period, as_of)
     active = period.clip(person.active_from, person.active_until)
     if active.empty or calendar.count(active.start, active.end) == 0:
         return None
-    if rule.metric == "linked_village_coverage" and not facts.linked_villages:
-        return None
-    days = PersonDays(calendar, facts.absences)
+    days = PersonDays(calendar, absences)
     own_total = days.count(active.start, active.end)
     target = _target(rule, own_total, calendar.count(period.start, period.end))
     so_far = Period(active.start, min(as_of, active.end))
     elapsed = days.count(so_far.start, so_far.end)
-    expected = target * elapsed / own_total if own_total else target
+    return Frame(
+        rule=rule, period=period, active=active, so_far=so_far, target=target,
+        expected_to_date=target * elapsed / own_total if own_total else target,
+        remaining_working_days=days.count(max(as_of + timedelta(days=1), active.start),
+                                          active.end),
+        finished=as_of >= active.end, calendar=calendar.kind_of_range(period.start, period.end))
+
+
+def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar, as_of: date,
+             zone: ZoneInfo, thresholds: Thresholds = Thresholds()) -> RuleResult | None:
+    """The rule's result for the person as of ``as_of``; None when it does not apply."""
+    if rule.metric == "linked_village_coverage" and not facts.linked_villages:
+        return None
+    shape = frame(rule, person, facts.absences, calendar, as_of)
+    if shape is None:
+        return None
     actual = _opening(rule, facts)
-    if not so_far.empty:
-        actual += measure_actual(rule, facts, so_far, calendar, zone, thresholds)
-    remaining_days = days.count(max(as_of + timedelta(days=1), active.start), active.end)
-    remaining = max(Fraction(0), target - actual)
-    return RuleResult(
-        rule=rule, period=period, active=active, actual=actual, target=target,
-        expected_to_date=expected,
-        status=decide_status(actual, target, expected, finished=as_of >= active.end),
-        remaining=remaining, remaining_working_days=remaining_days,
-        pace_per_working_day=remaining / remaining_days if remaining_days else None,
-        calendar=calendar.kind_of_range(period.start, period.end))
+    if not shape.so_far.empty:
+        actual += measure_actual(rule, facts, shape.so_far, calendar, zone, thresholds)
+    return shape.result(actual)
 
 
 def rounded(value: Fraction | None) -> Decimal | None:

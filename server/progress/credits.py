@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_sqlalchemy.session import Session
-from sqlalchemy import and_, delete, event, func, insert, inspect, select
+from sqlalchemy import delete, event, func, insert, inspect, select
 
 from ..auth.models import User
 from ..compliance.crediting import Stay, credit_for, seconds_by_date
@@ -89,35 +89,48 @@ def _thresholds(user_id: int):
 
 
 def refresh(user_id: int, first: date, last: date) -> None:
-    """Recompute the person's day credits for first..last and the months around them."""
+    """Recompute the person's credits for the whole months around first..last, with the
+    running totals of each month and of each year they touch."""
+    first, last = first.replace(day=1), _month_after(last.replace(day=1)) - timedelta(days=1)
     thresholds = _thresholds(user_id)
     seconds = seconds_by_date(counting_stays(user_id, first, last), zone())
     db.session.execute(delete(DayCredit).where(
         DayCredit.user_id == user_id, DayCredit.day.between(first, last)))
-    rows = [{"user_id": user_id, "day": day, "seconds": s,
-             "halves": int(credit_for(s, thresholds) * 2)}
-            for day, s in sorted(seconds.items()) if first <= day <= last and s > 0]
+    rows, month, running = [], None, [0, 0]
+    for day, s in sorted(seconds.items()):
+        if not first <= day <= last or s <= 0:
+            continue
+        if day.replace(day=1) != month:
+            month, running = day.replace(day=1), [0, 0]
+        halves = int(credit_for(s, thresholds) * 2)
+        running = [running[0] + s, running[1] + halves]
+        rows.append({"user_id": user_id, "day": day, "seconds": s, "halves": halves,
+                     "month_seconds_to_date": running[0], "month_halves_to_date": running[1]})
     if rows:
         db.session.execute(insert(DayCredit), rows)
-    _refresh_months(user_id, first.replace(day=1), last)
+    for year in range(first.year, last.year + 1):
+        _refresh_months(user_id, year)
 
 
-def _refresh_months(user_id: int, first_month: date, last: date) -> None:
-    month_end = _month_after(last.replace(day=1))
+def _refresh_months(user_id: int, year: int) -> None:
+    """Rewrite the year's month rows (sums and running totals) from its day rows."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
     db.session.execute(delete(MonthCredit).where(
-        MonthCredit.user_id == user_id, MonthCredit.month >= first_month,
-        MonthCredit.month < month_end))
-    sums = db.session.execute(select(DayCredit.day, DayCredit.seconds, DayCredit.halves).where(
-        DayCredit.user_id == user_id, DayCredit.day >= first_month, DayCredit.day < month_end))
+        MonthCredit.user_id == user_id, MonthCredit.month.between(start, end)))
+    days = db.session.execute(select(DayCredit.day, DayCredit.seconds, DayCredit.halves).where(
+        DayCredit.user_id == user_id, DayCredit.day.between(start, end)))
     months: dict[date, list[int]] = {}
-    for day, s, halves in sums:
+    for day, s, halves in days:
         total = months.setdefault(day.replace(day=1), [0, 0])
         total[0] += s
         total[1] += halves
-    if months:
-        db.session.execute(insert(MonthCredit), [
-            {"user_id": user_id, "month": m, "seconds": s, "halves": h}
-            for m, (s, h) in sorted(months.items())])
+    rows, running = [], [0, 0]
+    for month, (s, h) in sorted(months.items()):
+        running = [running[0] + s, running[1] + h]
+        rows.append({"user_id": user_id, "month": month, "seconds": s, "halves": h,
+                     "year_seconds_to_date": running[0], "year_halves_to_date": running[1]})
+    if rows:
+        db.session.execute(insert(MonthCredit), rows)
 
 
 def _month_after(month: date) -> date:

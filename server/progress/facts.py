@@ -27,12 +27,25 @@ COUNTING_REPORTS = ("submitted", "acknowledged")
 VISIT_METRICS = ("visits", "households_visited", "linked_village_coverage")
 
 
+_calendars: dict[tuple, WorkingCalendar] = {}
+
+
 def working_calendar() -> WorkingCalendar:
-    """The official calendar with every year an admin loaded."""
-    loaded: dict[int, dict[date, bool]] = defaultdict(dict)
-    for day in db.session.scalars(select(CalendarDay)):
-        loaded[day.year][day.day] = day.is_workday
-    return WorkingCalendar(loaded)
+    """The official calendar with every year an admin loaded.
+
+    The loaded dates are read every time (another process may have loaded a year); the
+    calendar built from them is kept, so its counting tables are built once per content.
+    """
+    marks = tuple(db.session.execute(select(CalendarDay.day, CalendarDay.is_workday)
+                                     .order_by(CalendarDay.day)).all())
+    if marks not in _calendars:
+        loaded: dict[int, dict[date, bool]] = defaultdict(dict)
+        for day, is_workday in marks:
+            loaded[day.year][day] = is_workday
+        if len(_calendars) > 16:
+            _calendars.clear()
+        _calendars[marks] = WorkingCalendar(loaded)
+    return _calendars[marks]
 
 
 def needs_visits(rules: list[Rule]) -> bool:

@@ -20,19 +20,26 @@ ABSENCE_KINDS = ("leave", "training", "official_duty")
 
 
 class DayCredit(db.Model):
-    """A person's merged in-village seconds and village-day credit (in halves) on a local date."""
+    """A person's merged in-village seconds and village-day credit (in halves) on a local date,
+    and the running totals of the month through that date (so a sum to any date is one row)."""
 
     __tablename__ = "day_credits"
-    __table_args__ = (CheckConstraint("halves BETWEEN 0 AND 2", name="halves"),)
+    __table_args__ = (
+        CheckConstraint("halves BETWEEN 0 AND 2", name="halves"),
+        Index("ix_day_credits_day", "day"),  # roll-ups read one month of every person
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     seconds: Mapped[int] = mapped_column(Integer)
     halves: Mapped[int] = mapped_column(SmallInteger)
+    month_seconds_to_date: Mapped[int] = mapped_column(Integer)
+    month_halves_to_date: Mapped[int] = mapped_column(Integer)
 
 
 class MonthCredit(db.Model):
-    """The sum of a person's day credits in one month, for fast yearly roll-ups."""
+    """A person's day credits summed over one month, and the running totals of the year
+    through that month, for fast roll-ups."""
 
     __tablename__ = "month_credits"
 
@@ -40,6 +47,8 @@ class MonthCredit(db.Model):
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # the 1st of the month
     seconds: Mapped[int] = mapped_column(Integer)
     halves: Mapped[int] = mapped_column(Integer)
+    year_seconds_to_date: Mapped[int] = mapped_column(Integer)
+    year_halves_to_date: Mapped[int] = mapped_column(Integer)
 
 
 class CalendarDay(db.Model):

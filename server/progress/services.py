@@ -6,7 +6,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from pypinyin import lazy_pinyin
 from sqlalchemy import delete, insert, select
 
 from .. import policy
@@ -16,15 +15,16 @@ from ..compliance.calendar import parse_calendar_csv
 from ..compliance.engine import RuleResult, evaluate, rounded
 from ..compliance.errors import CalendarFileError
 from ..compliance.rulebook import Rulebook
-from ..errors import Conflict, InvalidInput
+from ..errors import InvalidInput
 from ..extensions import db
 from ..messages import prefers_english
 from ..org.models import Unit
 from ..visits.models import Visit
 from ..visits.services import rulebook_for
 from .credits import local_date, zone
-from .facts import facts_for_people, facts_for_person, working_calendar
+from .facts import facts_for_person, working_calendar
 from .models import Absence, CalendarDay, DayCredit, OpeningBalance
+from .rollup import rollup
 
 FIELD_ROLES = ("cadre", "secretary")
 
@@ -97,34 +97,10 @@ def readable_person(actor: User, user_id: int) -> User:
     return person
 
 
-def sort_key(user: User) -> tuple:
-    """Unit code, then the name's pinyin — in Python, never by database collation."""
-    return (user.unit.code if user.unit else "", lazy_pinyin(user.name), user.name, user.id)
-
-
 def unit_rows(actor: User, unit_code: str | None, as_of: date) -> tuple[Unit | None, list[dict]]:
     """One row per person in the unit or below it to whom at least one rule applies."""
     unit = _unit_for_rollup(actor, unit_code)
-    people = select(User.id).where(User.role.in_(FIELD_ROLES))
-    if unit is not None:
-        people = people.where(User.unit_id.in_(
-            select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))))
-    people = policy.readable_people(actor, people, User.id)
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people)))}
-    by_book: dict[int, Rulebook] = {}
-    for user in users.values():
-        by_book.setdefault(id(rulebook_for(user)), rulebook_for(user))
-    calendar = working_calendar()
-    rules = sorted({r for book in by_book.values() for r in book.rules}, key=lambda r: r.id)
-    facts = facts_for_people(people, users, rules, as_of, zone())
-    rows = []
-    for user in sorted(users.values(), key=sort_key):
-        book = rulebook_for(user)
-        results = _evaluate_all(book.rules_for(user.role), user, facts[user.id], as_of, book,
-                                calendar)
-        if results:
-            rows.append({"user": person_summary(user), "results": results})
-    return unit, rows
+    return unit, rollup(actor, unit, as_of, current_app.extensions["zaicun_rules"])
 
 
 def _unit_for_rollup(actor: User, unit_code: str | None) -> Unit | None:

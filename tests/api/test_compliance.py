@@ -315,3 +315,26 @@ def test_after_a_random_history_the_kept_credits_equal_a_recomputation(client, o
     assert kept[0], "the history credited some days"
     recompute_all([org.cadre.id, org.colleague.id])
     assert _credits() == kept
+
+
+def test_the_roll_up_agrees_with_each_persons_own_results(client, org):
+    """The roll-up's shared-frame path and the per-person path give the same numbers."""
+    from server.progress.services import results_for, unit_rows
+    cadre, colleague = token_for(client, org.cadre), token_for(client, org.colleague)
+    stay(client, cadre, org.village, recent_weekday(3), 8)
+    stay(client, cadre, org.village, recent_weekday(9), 4)
+    stay(client, colleague, org.village, recent_weekday(5), 6)
+    sup = token_for(client, org.supervisor)
+    client.post("/api/v1/absences", headers=sup, json={
+        "user_id": org.colleague.id, "start": "2026-03-02", "end": "2026-03-06",
+        "kind": "official_duty", "counts_as_village_work": True})
+    client.put(f"/api/v1/users/{org.secretary.id}/opening-balance/2026",
+               json={"village_days": 3, "reports": 1}, headers=token_for(client, org.admin))
+    late = make_user(org.town2, name="孙新", role="cadre", active_from=date(2026, 7, 1))
+    stay(client, token_for(client, late), org.village2, recent_weekday(2), 7)
+    for as_of in (datetime.now(CST).date(), date(2026, 6, 30), date(2026, 3, 4)):
+        _, rows = unit_rows(org.root, "341122", as_of)
+        assert rows
+        for row in rows:
+            person = db.session.get(type(org.cadre), row["user"]["id"])
+            assert row["results"] == results_for(person, as_of), row["user"]["name"]
