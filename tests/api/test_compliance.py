@@ -338,3 +338,47 @@ def test_the_roll_up_agrees_with_each_persons_own_results(client, org):
         for row in rows:
             person = db.session.get(type(org.cadre), row["user"]["id"])
             assert row["results"] == results_for(person, as_of), row["user"]["name"]
+
+
+QUARTERLY_RULES = """
+[[rules]]
+id = "quarter_days"
+title_zh = "本季度在村天数"
+title_en = "Village days this quarter"
+roles = ["cadre"]
+metric = "village_days"
+period = "quarter"
+target = { fraction = "1/4" }
+
+[[rules]]
+id = "month_hours"
+title_zh = "本月在村小时"
+title_en = "Village hours this month"
+roles = ["cadre", "secretary"]
+metric = "village_hours"
+period = "month"
+target = { count = 40 }
+"""
+
+
+@pytest.fixture
+def quarterly(tmp_path, app_config):
+    path = tmp_path / "rules.toml"
+    path.write_text(QUARTERLY_RULES, encoding="utf-8")
+    app_config["RULES_FILE"] = str(path)
+
+
+def test_quarterly_and_monthly_rules_agree_between_roll_up_and_person(quarterly, client, org):
+    from server.progress.services import results_for, unit_rows
+    cadre = token_for(client, org.cadre)
+    for days_back, hours in ((2, 8), (12, 4.5), (33, 7), (70, 3.2), (95, 9)):
+        stay(client, cadre, org.village, recent_weekday(days_back), hours)
+    today = datetime.now(CST).date()
+    for as_of in (today, today - timedelta(days=40), today.replace(day=1)):
+        _, rows = unit_rows(org.root, "341122", as_of)
+        mine = next(r for r in rows if r["user"]["id"] == org.cadre.id)
+        assert [r.rule.id for r in mine["results"]] == [
+            "village_time", "quarter_days", "month_hours"]
+        assert mine["results"] == results_for(org.cadre, as_of)
+        quarter = mine["results"][1]
+        assert quarter.period.start.month in (1, 4, 7, 10)
