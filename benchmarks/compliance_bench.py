@@ -9,7 +9,7 @@ runs, as of 30 June, and prints it as a ratio to
 
 over the same people in the same run. ``--scale 0.01`` builds a province of 1,000 people.
 
-    python benchmarks/compliance_bench.py [--scale S] [--runs N] [--skip-province]
+    python benchmarks/compliance_bench.py [--scale S] [--runs N] [--skip-province] [--reuse]
 """
 from __future__ import annotations
 
@@ -283,6 +283,17 @@ def measure(url: str, label: str, runs: int) -> None:
         db.engine.dispose()
 
 
+def _built(name: str) -> bool:
+    """Whether a database of that name exists with the benchmark's admin in it."""
+    import psycopg
+    try:
+        with psycopg.connect(f"{PG_ADMIN}/{name}") as conn:
+            return conn.execute("SELECT count(*) FROM users WHERE username = 'boss'"
+                                ).fetchone()[0] == 1
+    except psycopg.Error:
+        return False
+
+
 def fresh_postgres(name: str) -> str:
     import psycopg
     with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as conn:
@@ -314,7 +325,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="province size factor")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-province", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the province database a previous run built, if any")
     args = parser.parse_args()
 
     county = Synthetic(people=300, visits_per_person=130)
@@ -327,8 +339,11 @@ def main() -> None:
     measure(url, "county on PostgreSQL", args.runs)
     if not args.skip_province:
         people = max(100, int(100_000 * args.scale))
-        url = fresh_postgres("zaicun_bench_province")
-        build(url, Synthetic(people=people, visits_per_person=200), postgres=True)
+        name = f"zaicun_bench_province_{people}"
+        if not (args.reuse and _built(name)):
+            url = fresh_postgres(name)
+            build(url, Synthetic(people=people, visits_per_person=200), postgres=True)
+        url = f"{PG_ADMIN}/{name}"
         measure(url, f"province on PostgreSQL (scale {args.scale})", max(3, args.runs // 2))
 
 
