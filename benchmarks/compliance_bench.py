@@ -169,9 +169,10 @@ def visit_rows(synthetic: Synthetic, people, villages):
             m[1] += halves
             yield ("day", (uid, day, seconds, halves, m[0], m[1]))
         running = [0, 0]
-        for month, (seconds, halves) in sorted(months.items()):
+        for number in range(1, 13):  # every month of a credited year has a row
+            seconds, halves = months.get(date(2026, number, 1), (0, 0))
             running = [running[0] + seconds, running[1] + halves]
-            yield ("month", (uid, month, seconds, halves, *running))
+            yield ("month", (uid, date(2026, number, 1), seconds, halves, *running))
 
 
 def load_postgres(url: str, synthetic: Synthetic, people, villages) -> None:

@@ -5,6 +5,8 @@ Revises: 0002
 Create Date: 2026-11-27 03:06:45.443230
 
 """
+from datetime import date
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -21,29 +23,36 @@ RUNNING = {"day_credits": (("month_seconds_to_date", "seconds"), ("month_halves_
 
 
 def _fill_running_totals():
-    """Credits already kept get their running totals: within the month for days, within the
-    year for months (derived data, so it is computed here rather than asked of anyone)."""
+    """Credits already kept get their running totals — within the month for days, within
+    the year for months — and every month of a credited year gets a row (derived data, so
+    it is computed here rather than asked of anyone)."""
     bind = op.get_bind()
-    days = sa.table("day_credits", sa.column("user_id"), sa.column("day"), sa.column("seconds"),
+    days = sa.table("day_credits", sa.column("user_id"), sa.column("day", sa.Date), sa.column("seconds"),
                     sa.column("halves"), sa.column("month_seconds_to_date"),
                     sa.column("month_halves_to_date"))
-    months = sa.table("month_credits", sa.column("user_id"), sa.column("month"),
+    months = sa.table("month_credits", sa.column("user_id"), sa.column("month", sa.Date),
                       sa.column("seconds"), sa.column("halves"),
                       sa.column("year_seconds_to_date"), sa.column("year_halves_to_date"))
-    for table, key, group, names in (
-            (days, "day", lambda d: (d.year, d.month), ("month_seconds_to_date",
-                                                        "month_halves_to_date")),
-            (months, "month", lambda d: d.year, ("year_seconds_to_date",
-                                                 "year_halves_to_date"))):
-        rows = bind.execute(sa.select(table.c.user_id, table.c[key], table.c.seconds,
-                                      table.c.halves).order_by(table.c.user_id, table.c[key]))
-        current, running = None, (0, 0)
-        for user_id, when, seconds, halves in rows.fetchall():
-            if (user_id, group(when)) != current:
-                current, running = (user_id, group(when)), (0, 0)
-            running = (running[0] + seconds, running[1] + halves)
-            bind.execute(table.update().where(table.c.user_id == user_id, table.c[key] == when)
-                         .values({names[0]: running[0], names[1]: running[1]}))
+    rows = bind.execute(sa.select(days.c.user_id, days.c.day, days.c.seconds, days.c.halves)
+                        .order_by(days.c.user_id, days.c.day)).fetchall()
+    current, running, years = None, (0, 0), {}
+    for user_id, day, seconds, halves in rows:
+        if (user_id, day.year, day.month) != current:
+            current, running = (user_id, day.year, day.month), (0, 0)
+        running = (running[0] + seconds, running[1] + halves)
+        bind.execute(days.update().where(days.c.user_id == user_id, days.c.day == day)
+                     .values(month_seconds_to_date=running[0], month_halves_to_date=running[1]))
+        sums = years.setdefault((user_id, day.year), [[0, 0] for _ in range(12)])
+        sums[day.month - 1][0] += seconds
+        sums[day.month - 1][1] += halves
+    bind.execute(months.delete())
+    for (user_id, year), sums in years.items():
+        total = (0, 0)
+        for index, (seconds, halves) in enumerate(sums):
+            total = (total[0] + seconds, total[1] + halves)
+            bind.execute(months.insert().values(
+                user_id=user_id, month=date(year, index + 1, 1), seconds=seconds, halves=halves,
+                year_seconds_to_date=total[0], year_halves_to_date=total[1]))
 
 
 def upgrade():

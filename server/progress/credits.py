@@ -113,24 +113,39 @@ def refresh(user_id: int, first: date, last: date) -> None:
 
 
 def _refresh_months(user_id: int, year: int) -> None:
-    """Rewrite the year's month rows (sums and running totals) from its day rows."""
+    """Rewrite the year's twelve month rows (sums and running totals) from its day rows.
+
+    Every month of a year with any credit has a row, months without credit included, so the
+    running total through any month is one row away.
+    """
     start, end = date(year, 1, 1), date(year, 12, 31)
     db.session.execute(delete(MonthCredit).where(
         MonthCredit.user_id == user_id, MonthCredit.month.between(start, end)))
-    days = db.session.execute(select(DayCredit.day, DayCredit.seconds, DayCredit.halves).where(
-        DayCredit.user_id == user_id, DayCredit.day.between(start, end)))
-    months: dict[date, list[int]] = {}
-    for day, s, halves in days:
-        total = months.setdefault(day.replace(day=1), [0, 0])
-        total[0] += s
-        total[1] += halves
-    rows, running = [], [0, 0]
-    for month, (s, h) in sorted(months.items()):
-        running = [running[0] + s, running[1] + h]
-        rows.append({"user_id": user_id, "month": month, "seconds": s, "halves": h,
-                     "year_seconds_to_date": running[0], "year_halves_to_date": running[1]})
+    rows = dense_month_rows(user_id, year, db.session.execute(
+        select(DayCredit.day, DayCredit.seconds, DayCredit.halves).where(
+            DayCredit.user_id == user_id, DayCredit.day.between(start, end))))
     if rows:
         db.session.execute(insert(MonthCredit), rows)
+
+
+def dense_month_rows(user_id: int, year: int, day_rows) -> list[dict]:
+    """Twelve month rows with sums and running totals from (day, seconds, halves) rows;
+    none when there are no day rows."""
+    sums = [[0, 0] for _ in range(12)]
+    seen = False
+    for day, seconds, halves in day_rows:
+        sums[day.month - 1][0] += seconds
+        sums[day.month - 1][1] += halves
+        seen = True
+    if not seen:
+        return []
+    rows, running = [], [0, 0]
+    for index, (seconds, halves) in enumerate(sums):
+        running = [running[0] + seconds, running[1] + halves]
+        rows.append({"user_id": user_id, "month": date(year, index + 1, 1), "seconds": seconds,
+                     "halves": halves, "year_seconds_to_date": running[0],
+                     "year_halves_to_date": running[1]})
+    return rows
 
 
 def _month_after(month: date) -> date:

@@ -9,13 +9,14 @@ test holds both paths to the same answers.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 from functools import lru_cache
 
 from pypinyin import lazy_pinyin
-from sqlalchemy import func, literal, select, union, union_all
+from sqlalchemy import func, literal, select, true, union, union_all
 
 from .. import policy
 from ..auth.models import User
@@ -59,26 +60,37 @@ def pinyin_key(name: str) -> tuple[str, ...]:
 
 
 def _totals_through(people, through: date, seconds: bool):
-    """Per person, credits from 1 January through ``through``: the year's running total at
-    the last month before it plus the month's running total at its last credited day.
-    Running totals never fall, so "at the last row" is the largest: a grouped pass that the
-    database can run as index lookups for a township or as one scan for a province."""
+    """Per person, credits from 1 January through ``through``: the year's running total in
+    the month row before it (every month of a credited year has one) plus, within its own
+    month, the month's running total at the last credited day — the largest, since running
+    totals never fall. A township reads a few index entries; a province one scan."""
     in_month, in_year = ((DayCredit.month_seconds_to_date, MonthCredit.year_seconds_to_date)
                          if seconds else
                          (DayCredit.month_halves_to_date, MonthCredit.year_halves_to_date))
-    # Whole months come from the month table; a month that ``through`` ends is whole too.
-    month = (through + timedelta(days=1)).replace(day=1) if (
-        through + timedelta(days=1)).day == 1 else through.replace(day=1)
-    before = select(MonthCredit.user_id.label("uid"), func.max(in_year).label("total")).where(
-        MonthCredit.user_id.in_(people), MonthCredit.month >= date(through.year, 1, 1),
-        MonthCredit.month < month).group_by(MonthCredit.user_id)
-    if month > through:
-        return before
-    within = select(DayCredit.user_id, func.max(in_month)).where(
-        DayCredit.user_id.in_(people), DayCredit.day >= month, DayCredit.day <= through
-    ).group_by(DayCredit.user_id)
-    both = union_all(before, within).subquery()
+    month_ends = (through + timedelta(days=1)).day == 1
+    whole_month = through.replace(day=1) if month_ends else _month_before(through)
+    parts = []
+    if whole_month is not None:
+        parts.append(select(MonthCredit.user_id.label("uid"), in_year.label("total")).where(
+            _among(MonthCredit.user_id, people), MonthCredit.month == whole_month))
+    if not month_ends:
+        parts.append(select(DayCredit.user_id, func.max(in_month)).where(
+            _among(DayCredit.user_id, people), DayCredit.day >= through.replace(day=1),
+            DayCredit.day <= through).group_by(DayCredit.user_id))
+    if len(parts) == 1:
+        return parts[0]
+    both = union_all(*parts).subquery()
     return select(both.c.uid, func.sum(both.c.total).label("total")).group_by(both.c.uid)
+
+
+def _month_before(day: date) -> date | None:
+    """The first of the previous month within the same year, or None in January."""
+    return None if day.month == 1 else date(day.year, day.month - 1, 1)
+
+
+def _among(column, people):
+    """``column IN people``; everyone (None) needs no filter."""
+    return true() if people is None else column.in_(people)
 
 
 def _credits_between(people, start: date, as_of: date, seconds: bool):
@@ -93,7 +105,7 @@ def _credits_between(people, start: date, as_of: date, seconds: bool):
 
 def _reports_between(people, start: date, as_of: date):
     return select(ThematicReport.user_id.label("uid"), func.count().label("total")).where(
-        ThematicReport.user_id.in_(people), ThematicReport.status.in_(COUNTING_REPORTS),
+        _among(ThematicReport.user_id, people), ThematicReport.status.in_(COUNTING_REPORTS),
         ThematicReport.reported_on.between(start, as_of)).group_by(
         ThematicReport.user_id).subquery()
 
@@ -103,21 +115,28 @@ def _special(people, as_of: date):
     year_start, year_end = date(as_of.year, 1, 1), date(as_of.year, 12, 31)
     return union(
         select(Absence.user_id.label("uid")).where(
-            Absence.user_id.in_(people), Absence.status == "approved",
+            _among(Absence.user_id, people), Absence.status == "approved",
             Absence.end_date >= year_start, Absence.start_date <= year_end),
-        select(OpeningBalance.user_id).where(OpeningBalance.user_id.in_(people),
+        select(OpeningBalance.user_id).where(_among(OpeningBalance.user_id, people),
                                              OpeningBalance.year == as_of.year),
     ).subquery()
+
+
+def _in_scope(query, actor: User, unit: Unit | None):
+    """Field users of the unit (or of the actor's whole scope) the actor may read."""
+    query = query.where(User.role.in_(FIELD_ROLES))
+    if unit is not None:
+        query = query.where(Unit.path.startswith(unit.path, autoescape=True))
+    return policy.readable_people(actor, policy.readable_units(actor, query), User.id)
 
 
 def read_people(actor: User, unit: Unit | None, as_of: date, starts: list[date],
                 hours: bool = False, reports: bool = True) -> list[PersonRow]:
     """Everyone in the roll-up with their unit and totals, in one statement."""
-    scoped = select(User.id).join(Unit, User.unit_id == Unit.id).where(
-        User.role.in_(FIELD_ROLES))
-    if unit is not None:
-        scoped = scoped.where(Unit.path.startswith(unit.path, autoescape=True))
-    people = policy.readable_people(actor, policy.readable_units(actor, scoped), User.id)
+    people = _in_scope(select(User.id).join(Unit, User.unit_id == Unit.id), actor, unit)
+    everyone = unit is None and actor.role == "admin" and actor.unit_id is None
+    if everyone:  # the derived tables need no filter; the outer query still has one
+        people = None
     special = _special(people, as_of)
     columns = [User.id, User.name, User.username, User.role, User.unit_id, User.active_from,
                User.active_until, Unit.code, Unit.name, Unit.path, special.c.uid.is_not(None)]
@@ -133,8 +152,8 @@ def read_people(actor: User, unit: Unit | None, as_of: date, starts: list[date],
                 continue
             query = query.outerjoin(part, part.c.uid == User.id)
             columns.append(func.coalesce(part.c.total, 0))
-    query = query.with_only_columns(*columns).where(User.id.in_(people))
-    return [PersonRow(*row[:10], bool(row[10]), tuple(map(int, row[11:])))
+    query = _in_scope(query.with_only_columns(*columns), actor, unit)
+    return [PersonRow(*row[:10], bool(row[10]), tuple(row[11:]))
             for row in db.session.execute(query)]
 
 
@@ -151,9 +170,21 @@ def _county_of(rows: list[PersonRow], ruleset) -> dict[str, str | None]:
     return found
 
 
-def rollup(actor: User, unit: Unit | None, as_of: date, ruleset) -> list[dict]:
+def rollup(actor: User, unit: Unit | None, as_of: date,
+           ruleset) -> list[tuple[PersonRow, list[RuleResult]]]:
     """One row per person in the unit (or the actor's whole scope) with results, sorted by
     unit code and the name's pinyin."""
+    collecting = gc.isenabled()
+    gc.disable()  # a province allocates ~10^6 small objects that all live until the answer
+    try:
+        return _rollup(actor, unit, as_of, ruleset)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _rollup(actor: User, unit: Unit | None, as_of: date,
+            ruleset) -> list[tuple[PersonRow, list[RuleResult]]]:
     all_rules = {r for book in [ruleset.default, *ruleset.by_county.values()]
                  for r in book.rules}
     fast = {r for r in all_rules if r.metric in SUMMED_METRICS and not r.filtered}
@@ -181,7 +212,7 @@ def rollup(actor: User, unit: Unit | None, as_of: date, ruleset) -> list[dict]:
             results = [_cached_result(results_cache, shape, rule, index, person)
                        for rule, shape, index in plan[key]]
         if results:
-            rows.append({"user": person.summary(), "results": results})
+            rows.append((person, results))
     return rows
 
 

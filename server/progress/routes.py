@@ -8,7 +8,7 @@ from ..messages import prefers_english
 from ..org.services import get_user_for_org
 from ..visits.services import rulebook_for
 from . import export, services
-from ..uploads import uploaded_text
+from ..uploads import CSV_UPLOAD, uploaded_text
 from .schemas import (AbsenceCreateSchema, AbsenceQuerySchema, AbsenceSchema,
                       CalendarLoadedSchema, ComplianceQuerySchema, DaysQuerySchema, DaysSchema,
                       ExportQuerySchema, OpeningBalanceOutSchema, OpeningBalanceSchema,
@@ -79,9 +79,9 @@ def rollup(args) -> dict:
     calendar = services.working_calendar().kind(as_of.year)
     return {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
             "year": as_of.year, "as_of": as_of, "calendar": calendar,
-            "rows": [{"user": row["user"],
-                      "rules": [services.result_dict(r) for r in row["results"]]}
-                     for row in rows]}
+            "rows": [{"user": person.summary(),
+                      "rules": [services.result_dict(r) for r in results]}
+                     for person, results in rows]}
 
 
 @blp.route("/compliance", methods=["GET"])
@@ -141,6 +141,7 @@ def put_opening_balance(args, user_id, year):
 
 @blp.route("/calendars/<int:year>", methods=["PUT"])
 @blp.response(200, CalendarLoadedSchema)
+@blp.doc(requestBody=CSV_UPLOAD)
 def put_calendar(year):
     """Load a year's official holidays and make-up workdays (CSV ``date,kind``; admin)."""
     policy.ensure(policy.is_admin(current_user()))
