@@ -1,0 +1,156 @@
+// 在村 zaicun — the phone app. Plain ES modules, no build step; everything it shows comes from
+// the store, every write goes through the outbox, and every word through the i18n table.
+import { h, replace, $ } from './js/dom.js';
+import { t, getLang, setLang } from './js/i18n.js';
+import * as fmt from './js/format.js';
+import { icon } from './js/icons.js';
+import * as store from './js/store.js';
+import { state } from './js/store.js';
+import { homeView } from './js/views/home.js';
+import { visitsView, openMonth } from './js/views/visits.js';
+import { reportsView } from './js/views/reports.js';
+import { teamView } from './js/views/team.js';
+import { meView } from './js/views/me.js';
+import { queueView } from './js/views/queue.js';
+import { loginView, passwordView } from './js/views/login.js';
+
+const TABS = [
+  { route: '', label: 'tab_home', view: homeView },
+  { route: 'visits', label: 'tab_visits', view: visitsView, enter: () => openMonth() },
+  { route: 'reports', label: 'tab_reports', view: reportsView, secretary: true },
+  { route: 'team', label: 'tab_team', view: teamView, secretary: true, enter: () => store.refresh() },
+  { route: 'me', label: 'tab_me', view: meView },
+];
+const HIDDEN_ROUTES = [{ route: 'outbox', view: queueView }];
+
+const route = () => location.hash.replace(/^#\/?/, '').split('?')[0];
+
+function tabsFor() {
+  return TABS.filter((tab) => !tab.secretary || store.isSecretary());
+}
+
+function currentScreen() {
+  if (!state.session || state.authLost) return { key: 'login', view: loginView };
+  if (store.mustChangePassword()) return { key: 'password', view: passwordView };
+  const name = route();
+  const found = [...tabsFor(), ...HIDDEN_ROUTES].find((tab) => tab.route === name);
+  return found ? { key: name, ...found } : { key: '', ...TABS[0] };
+}
+
+// --- rendering -------------------------------------------------------------------------------
+
+let shownKey = null;
+let pointerDown = false;
+let pending = false;
+
+/** Draw the whole app from the state, keeping the focused field and never mid-tap. */
+function render() {
+  if (pointerDown) { pending = true; return; }
+  pending = false;
+  document.documentElement.lang = getLang();
+  document.title = t('app_name');
+  renderHeader();
+  if (!state.ready) return;
+  const screen = currentScreen();
+  const view = $('#view');
+  const focused = document.activeElement && view.contains(document.activeElement)
+    ? document.activeElement.id : null;
+  const opened = new Set([...view.querySelectorAll('details[id]')].filter((d) => d.open).map((d) => d.id));
+  replace(view, screen.view({ setLanguage }));
+  for (const id of opened) {
+    const details = document.getElementById(id);
+    if (details) details.open = true;
+  }
+  renderTabs(screen.key);
+  if (screen.key !== shownKey) {
+    shownKey = screen.key;
+    window.scrollTo(0, 0);
+    const heading = view.querySelector('.screen-title');
+    if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
+  } else if (focused && document.getElementById(focused)) {
+    document.getElementById(focused).focus({ preventScroll: true });
+  }
+}
+
+function renderHeader() {
+  const waiting = state.outbox.filter((i) => i.state === 'waiting').length;
+  const failed = state.outbox.filter((i) => i.state === 'failed').length;
+  replace($('#brand-name'), t('app_name'));
+  const badge = $('#sync-badge');
+  badge.hidden = !state.session;
+  badge.className = `sync-badge ${failed ? 'bad' : waiting ? 'busy' : 'ok'}`;
+  badge.setAttribute('aria-label', t('sync_badge_label'));
+  replace(badge,
+    h('span', { class: 'sync-mark', 'aria-hidden': 'true' }, failed ? '✕' : waiting ? '↻' : '✓'),
+    h('span', { class: 'sync-lines' },
+      h('span', { class: 'sync-count' }, t('waiting_count', { n: waiting })),
+      failed ? h('span', { class: 'sync-failed' }, t('failed_count', { n: failed })) : null));
+  const lang = $('#lang-switch');
+  replace(lang, t('switch_language_short'));
+  lang.setAttribute('aria-label', t('switch_language'));
+  const banner = $('#net-banner');
+  banner.hidden = !(state.session && state.reachable === false);
+  replace(banner, t('offline_banner'));
+}
+
+function renderTabs(active) {
+  const nav = $('#tabs');
+  const shown = Boolean(state.session && !state.authLost && !store.mustChangePassword());
+  nav.hidden = !shown;
+  if (!shown) return;
+  nav.setAttribute('aria-label', t('tabs_label'));
+  replace(nav, tabsFor().map((tab) => h('a', { href: `#/${tab.route}`, class: 'tab',
+    'aria-current': active === tab.route ? 'page' : null },
+  icon(tab.route || 'home', 'tab-icon'),
+  h('span', {}, t(tab.label)))));
+}
+
+function setLanguage(lang) {
+  setLang(lang);
+  store.languageChanged();
+}
+
+/** Tick the open visit's timer without redrawing the screen. */
+function tick() {
+  for (const el of document.querySelectorAll('[data-timer-since]')) {
+    el.textContent = fmt.timer((Date.now() - new Date(el.dataset.timerSince).getTime()) / 1000);
+  }
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+function onRoute() {
+  const screen = currentScreen();
+  if (screen.enter) screen.enter();
+  render();
+}
+
+function listen() {
+  store.subscribe(render);
+  document.addEventListener('zaicun:render', render);
+  window.addEventListener('hashchange', onRoute);
+  document.addEventListener('pointerdown', () => { pointerDown = true; }, true);
+  const release = () => {
+    pointerDown = false;
+    if (pending) setTimeout(render, 50);
+  };
+  document.addEventListener('pointerup', release, true);
+  document.addEventListener('pointercancel', release, true);
+  $('#lang-switch').addEventListener('click', () => setLanguage(getLang() === 'en' ? 'zh-CN' : 'en'));
+  $('#sync-badge').addEventListener('click', () => { location.hash = '#/outbox'; });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') store.refresh();
+  });
+  setInterval(tick, 1000);
+}
+
+function registerServiceWorker() {
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js', { scope: './' }).catch(() => {});
+  }
+}
+
+listen();
+render();
+registerServiceWorker();
+store.start().then(onRoute);

@@ -1,0 +1,53 @@
+// The HTTP API: one place that adds the token, the language and the device clock.
+import { isoNow } from './format.js';
+
+const BASE = '/api/v1';
+const TIMEOUT_MS = 20000;
+
+/** No answer at all: no signal, server down, or too slow. */
+export class NetworkError extends Error {}
+
+let auth = { token: null, lang: 'zh-CN' };
+
+export function configure(settings) {
+  auth = { ...auth, ...settings };
+}
+
+/**
+ * Send a request; resolves {status, ok, data, headers} for any HTTP answer and rejects with
+ * NetworkError when none came. `clientTime` adds X-Client-Time (the device clock, now).
+ */
+export async function request(method, path, { body, clientTime = false, token } = {}) {
+  const headers = { Accept: 'application/json', 'Accept-Language': auth.lang };
+  const bearer = token === undefined ? auth.token : token;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (clientTime) headers['X-Client-Time'] = isoNow();
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  let res;
+  try {
+    res = await fetch(BASE + path, { method, headers, cache: 'no-store', credentials: 'omit',
+      body: body === undefined ? undefined : JSON.stringify(body), signal: abort.signal });
+  } catch (err) {
+    throw new NetworkError(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+  let data = null;
+  try { data = await res.json(); } catch (err) { data = null; }
+  return { status: res.status, ok: res.ok, data, headers: res.headers };
+}
+
+export const get = (path) => request('GET', path);
+export const post = (path, body, options = {}) => request('POST', path, { ...options, body });
+
+/** API.md: 401 (after logging in again), 408, 429 and 5xx may be retried; other 4xx are final. */
+export function isRetryable(status) {
+  return status === 401 || status === 408 || status === 429 || status >= 500 || status < 400;
+}
+
+/** The server's readable message, or a fallback. */
+export function messageOf(res, fallback) {
+  return (res && res.data && res.data.message) || fallback;
+}

@@ -1,0 +1,97 @@
+// Pieces several screens share: status chips, flags in plain words, progress cards.
+import { h } from '../dom.js';
+import { t, getLang } from '../i18n.js';
+import * as fmt from '../format.js';
+import { state } from '../store.js';
+
+// Every status has a word and a mark, never a colour alone.
+const TONES = {
+  met: ['good', '✓'], on_track: ['good', '✓'], at_risk: ['warn', '!'], behind: ['bad', '↓'],
+  missed: ['bad', '✕'],
+  open: ['info', '●'], verified: ['good', '✓'], approved: ['good', '✓'],
+  pending_review: ['warn', '!'], rejected: ['bad', '✕'], withdrawn: ['muted', '–'],
+  waiting: ['info', '↻'], failed: ['bad', '✕'],
+  submitted: ['info', '●'], acknowledged: ['good', '✓'],
+};
+
+/** A status as a chip: mark + word, coloured by tone. */
+export function chip(status, word) {
+  const [tone, mark] = TONES[status] || ['muted', '•'];
+  return h('span', { class: `chip chip-${tone}` },
+    h('span', { class: 'chip-mark', 'aria-hidden': 'true' }, mark),
+    word || t(`status_${status}`));
+}
+
+/** A visit's flags in plain words (the distance spelled out for "outside the village"). */
+export function flagWords(visit) {
+  return (visit.flags || []).map((flag) => {
+    if (flag === 'outside_geofence' && visit.distance_m != null) {
+      return t('flag_outside_geofence_at', { d: fmt.distance(visit.distance_m) });
+    }
+    return t(`flag_${flag}`);
+  });
+}
+
+const UNITS = { days: 'unit_days', hours: 'unit_hours', visits: 'unit_times',
+  households: 'unit_households', reports: 'unit_times', share: 'unit_percent' };
+
+/** A rule's number with its unit: "38.5 天", "60 %". */
+export function quantity(value, measure, digits = 2) {
+  const shown = measure === 'share' && value != null ? value * 100 : value;
+  return t('quantity', { n: fmt.number(shown, measure === 'share' ? 0 : digits),
+    unit: t(UNITS[measure] || 'unit_none') }).trim();
+}
+
+/** The rule's title in the UI's language (from /rules; the result's own title otherwise). */
+export function ruleTitle(result) {
+  const rule = state.rules && state.rules.rules.find((r) => r.id === result.rule_id);
+  if (!rule) return result.title;
+  return getLang() === 'en' ? rule.title_en || rule.title : rule.title_zh || rule.title;
+}
+
+/** What is still needed, in words: "还需 44.17 天，约每周 1.2 天". */
+export function paceLine(r) {
+  if (r.status === 'met') return t('pace_met');
+  if (r.status === 'missed') return t('pace_missed');
+  if (r.remaining == null || r.remaining <= 0) return null;
+  const remaining = quantity(r.remaining, r.measure);
+  if (r.pace_per_working_day == null) return t('pace_remaining', { remaining });
+  if (r.measure === 'days' || r.measure === 'hours') {
+    return t('pace_weekly', { remaining,
+      weekly: quantity(r.pace_per_working_day * 5, r.measure, 1) });
+  }
+  return t('pace_working_days', { remaining, days: r.remaining_working_days });
+}
+
+/** A progress card for one rule result. */
+export function ruleCard(r) {
+  const target = r.target || 0;
+  const pct = (v) => `${Math.max(0, Math.min(100, target ? (v / target) * 100 : 0)).toFixed(1)}%`;
+  const bar = h('div', { class: 'bar', role: 'img', 'aria-label': t('bar_label', {
+    actual: quantity(r.actual, r.measure), target: quantity(r.target, r.measure),
+    expected: quantity(r.expected_to_date, r.measure) }) },
+  h('span', { class: 'bar-fill' }), h('span', { class: 'bar-expected' }));
+  bar.style.setProperty('--done', pct(r.actual));
+  bar.style.setProperty('--expected', pct(r.expected_to_date));
+  return h('section', { class: 'card rule', 'data-rule': r.rule_id },
+    h('div', { class: 'rule-head' }, h('h3', {}, ruleTitle(r)), chip(r.status)),
+    h('p', { class: 'rule-figure' },
+      h('strong', {}, fmt.number(r.actual, 2)), ' / ', quantity(r.target, r.measure)),
+    bar,
+    h('p', { class: 'rule-expected' },
+      t('expected_by_today', { n: quantity(r.expected_to_date, r.measure) }),
+      r.calendar === 'estimated' ? h('span', { class: 'hint' }, ' ', t('calendar_estimated')) : null),
+    paceLine(r) ? h('p', { class: 'rule-pace' }, paceLine(r)) : null);
+}
+
+/** "更新于 3月2日 08:30" when the numbers may be old. */
+export function updatedNote() {
+  if (!state.updatedAt) return null;
+  const stale = state.reachable === false;
+  return h('p', { class: stale ? 'note stale' : 'note' },
+    t(stale ? 'updated_offline' : 'updated_at',
+      { when: `${fmt.dayLabel(state.updatedAt)} ${fmt.clock(state.updatedAt)}` }));
+}
+
+/** The page title of a screen, focusable so screen readers land on it. */
+export const title = (text, ...more) => h('h2', { class: 'screen-title', tabindex: '-1' }, text, ...more);

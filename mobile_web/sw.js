@@ -1,0 +1,74 @@
+// The service worker: keeps the app shell so the app opens with no signal. API requests are
+// not touched (the page queues and syncs its own writes). VERSION is a digest of the shell's
+// files, written by scripts/stamp_shell.py; a new digest means a new cache, and the old one is
+// deleted when the new worker takes over.
+const VERSION = 'b7ce93bb29fd';
+const CACHE = `zaicun-shell-${VERSION}`;
+const SHELL = [
+  './',
+  'index.html',
+  'app.js',
+  'style.css',
+  'manifest.webmanifest',
+  'icons/icon.svg',
+  'icons/icon-192.png',
+  'icons/icon-512.png',
+  'js/api.js',
+  'js/db.js',
+  'js/dom.js',
+  'js/field.js',
+  'js/format.js',
+  'js/geo.js',
+  'js/i18n.js',
+  'js/icons.js',
+  'js/outbox.js',
+  'js/store.js',
+  'js/views/common.js',
+  'js/views/dialogs.js',
+  'js/views/home.js',
+  'js/views/login.js',
+  'js/views/me.js',
+  'js/views/queue.js',
+  'js/views/reports.js',
+  'js/views/team.js',
+  'js/views/visits.js',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+const scopePath = new URL(self.registration.scope).pathname;
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith(`${scopePath}api/`)) return;   // straight to the network
+  if (request.mode === 'navigate') {
+    if (url.pathname !== scopePath && url.pathname !== `${scopePath}index.html`) return;
+    event.respondWith(fromShell('./', request));
+    return;
+  }
+  event.respondWith(fromShell(request, request));
+});
+
+/** The cached copy, else the network (and nothing is added to the cache at run time). */
+async function fromShell(key, request) {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(key, { ignoreSearch: true });
+  return hit || fetch(request);
+}

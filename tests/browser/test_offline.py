@@ -1,0 +1,122 @@
+"""Offline first: the app opens without the server, keeps every write in its outbox, and gets
+each one to the server exactly once — through a stopped server, a 500 and a final refusal."""
+import json
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import VILLAGE, log_in, stored, wait_for_script, wait_until, waiting_badge
+
+pytestmark = pytest.mark.browser
+
+
+def wait_for_service_worker(page) -> None:
+    """Until the service worker controls the page (its shell cache is complete by then)."""
+    wait_for_script(page, "navigator.serviceWorker.controller !== null")
+
+
+def events_of(live, visit_id) -> list[str]:
+    answer = live.api("GET", f"/visits/{visit_id}/events")
+    assert answer.status_code == 200, answer.text
+    return [e["action"] for e in answer.json()]
+
+
+def test_with_the_server_down_the_app_opens_and_both_writes_land_once_when_it_is_back(live, page):
+    person = live.person()
+    log_in(page, person)
+    expect(page.locator(".rule").first).to_be_visible()
+    wait_for_service_worker(page)
+
+    live.stop()
+    try:
+        page.reload()
+        expect(page.get_by_role("button", name="到村签到")).to_be_visible()
+        expect(page.locator(".rule").first).to_be_visible()       # the cached progress
+        page.get_by_role("button", name="到村签到").click()
+        expect(page.locator(".open-visit")).to_contain_text(VILLAGE["name"])
+        page.get_by_role("button", name="离村签退").click()
+        expect(waiting_badge(page)).to_contain_text("2 条待同步")
+        expect(page.locator("#net-banner")).to_contain_text("离线")
+        page.reload()                                              # nothing is lost on reload
+        expect(waiting_badge(page)).to_contain_text("2 条待同步")
+        expect(page.locator(".last-visit")).to_contain_text(VILLAGE["name"])
+        assert [i["kind"] for i in stored(page)["outbox"]] == ["check_in", "check_out"]
+    finally:
+        live.start()
+    back = time.monotonic()
+
+    visits = wait_until(page, lambda: [v for v in live.visits_of(person) if v["check_out"]],
+                        timeout_s=10, message="the check-in and check-out did not arrive in 10 s")
+    assert time.monotonic() - back <= 10
+    assert len(live.visits_of(person)) == 1 and visits[0]["status"] == "verified"
+    assert events_of(live, visits[0]["id"]).count("created") == 1
+    assert events_of(live, visits[0]["id"]).count("checked_out") == 1
+    expect(waiting_badge(page)).to_contain_text("0 条待同步")
+    assert stored(page)["outbox"] == []
+
+
+def test_a_server_error_mid_sync_keeps_the_item_and_it_lands_once(live, page):
+    person = live.person()
+    log_in(page, person)
+    attempts, clock_headers = [], []
+
+    def first_one_fails(route):
+        attempts.append(route.request.post_data)
+        clock_headers.append(route.request.headers.get("x-client-time", ""))
+        if len(attempts) == 1:
+            route.fulfill(status=500, content_type="application/json",
+                          body=json.dumps({"code": "internal_error", "message": "服务器内部错误。"}))
+        else:
+            route.continue_()
+    page.route("**/api/v1/visits", lambda route: first_one_fails(route)
+               if route.request.method == "POST" else route.continue_())
+
+    page.get_by_role("button", name="到村签到").click()
+    expect(waiting_badge(page)).to_contain_text("1 条待同步")
+    wait_until(page, lambda: len(live.visits_of(person)) == 1, message="the retry never landed")
+    expect(waiting_badge(page)).to_contain_text("0 条待同步")
+    assert len(attempts) == 2 and attempts[0] == attempts[1]     # the same body, sent again
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", h) for h in clock_headers)
+    page.wait_for_timeout(1000)
+    assert len(live.visits_of(person)) == 1 and len(attempts) == 2
+
+
+def test_a_final_refusal_is_shown_as_failed_and_the_items_after_it_still_go(live, page):
+    secretary = live.person(role="secretary")
+    log_in(page, secretary)
+    page.route("**/api/v1/**", lambda route: route.abort()
+               if route.request.method == "POST" else route.continue_())
+    page.get_by_role("button", name="到村签到").click()
+    page.locator("#tabs").get_by_role("link", name="汇报").click()
+    page.get_by_label("汇报题目").fill("抓党建促乡村振兴专题汇报")
+    page.get_by_role("button", name="提交汇报").click()
+    expect(waiting_badge(page)).to_contain_text("2 条待同步")
+
+    page.route("**/api/v1/visits", lambda route: route.fulfill(
+        status=422, content_type="application/json",
+        body=json.dumps({"code": "invalid_input", "message": "测试：服务器拒收了这次签到"}))
+        if route.request.method == "POST" else route.continue_())
+    page.unroute("**/api/v1/**")       # only now: the check-in never reaches the server
+    waiting_badge(page).click()
+    page.get_by_role("button", name="立即同步").click()
+
+    failed = page.locator(".queue-item.failed")
+    expect(failed).to_contain_text("测试：服务器拒收了这次签到")
+    expect(failed).to_contain_text("签到 · 桃园村")
+    expect(waiting_badge(page)).to_contain_text("0 条待同步")
+    expect(waiting_badge(page)).to_contain_text("1 条失败")
+    reports = wait_until(page, lambda: live.api("GET", f"/reports?user_id={secretary.id}").json())
+    assert [r["title"] for r in reports] == ["抓党建促乡村振兴专题汇报"]
+    assert live.visits_of(secretary) == []
+
+    failed.get_by_role("button", name="复制").click()
+    copied = page.get_by_role("dialog").get_by_role("textbox")
+    assert json.loads(copied.input_value())[0]["body"]["village_code"] == VILLAGE["code"]
+    page.get_by_role("dialog").get_by_role("button", name="知道了").click()
+    failed.get_by_role("button", name="放弃").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="放弃").click()
+    expect(page.locator(".queue-item")).to_have_count(0)
+    expect(waiting_badge(page)).not_to_contain_text("失败")
+    assert stored(page)["outbox"] == []
