@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, request
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config, TestConfig, load_environment
@@ -33,6 +34,19 @@ def _database_url(app: Flask) -> str:
     if url.startswith("postgres://"):
         return "postgresql+psycopg://" + url[len("postgres://"):]
     return url
+
+
+def _sqlite_writers_take_turns(app: Flask) -> None:
+    """On a SQLite file, the app's writers queue for their turn (``server/sqlite_writers.py``)."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:") or "uri" in url.query:
+        return
+    from .sqlite_writers import connection_class
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options["connect_args"] = {**options.get("connect_args", {}), "factory": connection_class(
+        url.database, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _configure_sqlite(app: Flask) -> None:
@@ -65,6 +79,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
+    _sqlite_writers_take_turns(app)
     app.json.ensure_ascii = False
     if app.config["TRUSTED_PROXIES"]:
         n = int(app.config["TRUSTED_PROXIES"])
@@ -81,13 +96,16 @@ def create_app(config: type | dict | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
+    from .schemas import IdConverter, VisitRefConverter
+    app.url_map.converters.update(int=IdConverter, visit_ref=VisitRefConverter)
     _register_blueprints(app)
 
     from .auth.services import authenticate_request
     from .errors import register_error_handlers
-    from .security import register_security_headers
+    from .security import refuse_nul_characters, register_security_headers
     app.before_request(_refuse_oversized_json)
     app.before_request(authenticate_request)
+    app.before_request(refuse_nul_characters)
     register_error_handlers(app)
     register_security_headers(app)
 
@@ -100,20 +118,28 @@ MAX_JSON_BYTES = 256 * 1024
 
 
 def _refuse_oversized_json():
-    """JSON bodies are small; anything larger is refused before it is parsed."""
-    if request.is_json and (request.content_length or 0) > MAX_JSON_BYTES:
+    """JSON bodies are small; anything larger is refused before it is parsed. A body sent
+    without a length (chunked) is read up to the limit and refused if it reaches it."""
+    if not request.is_json:
+        return
+    request.max_content_length = MAX_JSON_BYTES
+    length = request.content_length
+    if length is None and len(request.get_data(cache=True)) >= MAX_JSON_BYTES:
+        length = MAX_JSON_BYTES + 1
+    if (length or 0) > MAX_JSON_BYTES:
         from .errors import ApiError
         raise ApiError("too_large", status=413)
 
 
 def _register_blueprints(app: Flask) -> None:
     from . import health, web
+    from .audit.routes import blp as audit_blp
     from .auth.routes import blp as auth_blp
     from .org.routes import blp as org_blp
     from .progress.routes import blp as progress_blp
     from .reports.routes import blp as reports_blp
     from .visits.routes import blp as visits_blp
-    for blp in (auth_blp, org_blp, visits_blp, reports_blp, progress_blp):
+    for blp in (auth_blp, org_blp, visits_blp, reports_blp, progress_blp, audit_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)

@@ -162,10 +162,40 @@ def recompute_credits_command():
     click.echo(f"recomputed credits of {len(user_ids)} people")
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file):
+    """Write a consistent copy of the database to FILE (SQLite: a copy; PostgreSQL: pg_dump)."""
+    from .backup import BackupError, backup
+    try:
+        click.echo(backup(db.engine.url, file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="do not ask before replacing the data")
+@with_appcontext
+def restore_command(file, yes):
+    """Replace every row of the database with the backup in FILE (stop the app first)."""
+    from .backup import BackupError, restore
+    url = db.engine.url.render_as_string(hide_password=True)
+    if not yes:
+        click.confirm(f"Replace all data in {url} with {file}?", abort=True)
+    try:
+        click.echo(restore(db.engine.url, file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("run `zaicun init-db` if the backup comes from an older version of zaicun")
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, create_user_command, import_villages_command,
                     import_users_command, seed_demo_command, serve_command,
-                    load_calendar_command, recompute_credits_command):
+                    load_calendar_command, recompute_credits_command, backup_command,
+                    restore_command):
         app.cli.add_command(command)
 
 

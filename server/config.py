@@ -12,12 +12,14 @@ class Config:
     TIMEZONE = "Asia/Shanghai"
     RULES_FILE: str | None = None
     RATELIMIT_STORAGE_URL: str | None = None  # None: the database; or redis://host:port/db
+    RATELIMIT_KEY_PREFIX = "zaicun:"  # Redis keys; deployments sharing one Redis tell apart
     TOKEN_LIFETIME_DAYS = 30
     PASSWORD_HASH_METHOD = "scrypt"
     LOGIN_FAILURE_LIMIT = 5
     LOGIN_FAILURE_WINDOW_S = 15 * 60
     LOGIN_ADDRESS_LIMIT_PER_MINUTE = 120  # never below 60: a township office shares one address
     TRUSTED_PROXIES = 0
+    CORS_ORIGINS = ""  # origins whose pages may call the API: "https://a.example, https://b.cn"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # CSV imports; JSON bodies are capped lower
     SQLITE_BUSY_TIMEOUT_MS = 5000
     RETRY_AFTER_S = 5

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -110,17 +112,29 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.errors, exc.headers, **exc.params)
 
+    def _unavailable():
+        return error_response(503, "unavailable",
+                              headers={"Retry-After": str(app.config["RETRY_AFTER_S"])})
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
     def _database_unavailable(exc):
         from .extensions import db
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except DBAPIError:  # the connection is gone; the pool replaces it on the next checkout
+            log.warning("rollback failed on an unavailable database", exc_info=True)
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
             log.warning("database unavailable: %s", exc)
-            return error_response(503, "unavailable",
-                                  headers={"Retry-After": str(app.config["RETRY_AFTER_S"])})
+            return _unavailable()
         log.exception("database error")
         return error_response(500, "internal_error")
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def _throttle_store_unavailable(exc):
+        log.warning("login throttle store (Redis) unavailable: %s", exc)
+        return _unavailable()
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -5,6 +5,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_request": ("请求格式错误。", "The request is malformed."),
     "invalid_json": ("请求体不是有效的 JSON 对象。", "The request body is not a valid JSON object."),
     "invalid_input": ("输入有误，请检查标出的字段。", "Some fields are invalid; see errors."),
+    "nul_character": ("文本中不能含有空字符（U+0000）。", "Text cannot contain the NUL character (U+0000)."),
     "unauthorized": ("请先登录。", "Please log in."),
     "token_invalid": ("登录已失效，请重新登录。", "Your session has ended; please log in again."),
     "bad_credentials": ("用户名或密码错误。", "Wrong username or password."),

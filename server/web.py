@@ -1,10 +1,20 @@
 """Serves ``mobile_web/`` (the phone app) at ``/``, with the service worker at the top."""
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, request, send_from_directory
-from werkzeug.exceptions import MethodNotAllowed
+from flask import Blueprint, send_from_directory
+from werkzeug.routing import PathConverter
 
 bp = Blueprint("web", __name__)
+
+
+class PagePath(PathConverter):
+    """Any path but an API one: routing itself then answers an API path with 404, or with 405
+    and an ``Allow`` naming only the API's methods (never the phone app's GET)."""
+
+    regex = r"(?!api/)[^/].*?"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("page", PagePath))
 
 
 def mobile_web_dir() -> Path:
@@ -21,20 +31,9 @@ def index():
     return _send("index.html")
 
 
-@bp.get("/<path:name>")
+@bp.get("/<page:name>")
 def static_file(name: str):
-    if name.startswith("api/"):
-        _refuse_api_path()
     return _send(name)
-
-
-def _refuse_api_path() -> None:
-    """An API path is never a file: 405 when other methods take it, else 404."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    others = set(adapter.allowed_methods()) - {"GET", "HEAD", "OPTIONS"}
-    if others:
-        raise MethodNotAllowed(valid_methods=sorted(others | {"OPTIONS"}))
-    abort(404)
 
 
 def _send(name: str):

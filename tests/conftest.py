@@ -148,6 +148,11 @@ def org(app):
 
     Every role in 示范县's first township, a cadre in its second, and a cadre next door.
     """
+    return build_org()
+
+
+def build_org():
+    """Build the ``org`` fixture's units, villages and people (inside an app context)."""
     class Org:
         pass
     o = Org()

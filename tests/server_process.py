@@ -64,7 +64,8 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         """Start and wait for ``/healthz``; RuntimeError (with the output) when it never comes."""
-        self._output = tempfile.TemporaryFile()
+        if self._output is None:  # a restart keeps appending to the same log
+            self._output = tempfile.TemporaryFile()
         self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env,
                                         stdout=self._output, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
@@ -105,6 +106,16 @@ class ServerProcess:
         if self._output is not None:
             self._output.close()
             self._output = None
+
+    def kill(self) -> None:
+        """``kill -9`` the whole process group at once, like a crash; ``start()`` may follow."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+            self.process = None
 
     def log(self) -> str:
         """What the server has printed so far."""

@@ -4,12 +4,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
 
 
+def append_only(model):
+    """Make a model's rows append-only for the ORM: changing or deleting one raises.
+
+    The audit trail is evidence for the evaluation meeting; no endpoint may rewrite it, and a
+    bug that tried would fail loudly instead of quietly editing history.
+    """
+    def refuse(_mapper, _connection, target):
+        raise RuntimeError(f"{type(target).__name__} rows are append-only")
+    sa_event.listen(model, "before_update", refuse)
+    sa_event.listen(model, "before_delete", refuse)
+    return model
+
+
+@append_only
 class AuditEvent(db.Model):
     """Who changed which object, when, and how (append-only)."""
 

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from .. import policy
 from ..extensions import db
 from ..org.services import user_dict
+from ..schemas import ErrorSchema
 from .schemas import LoginSchema, PasswordChangeSchema, TokenSchema, UnlockSchema
 from .services import change_own_password, current_user, lift_throttle, login, logout
 
@@ -14,8 +15,9 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Logging in 
 @blp.route("/auth/login", methods=["POST"])
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, description="Wrong credentials")
-@blp.alt_response(429, description="Too many failed logins for this username")
+@blp.alt_response(401, schema=ErrorSchema, description="Wrong credentials")
+@blp.alt_response(429, "THROTTLED")
+@blp.doc(security=[])
 def post_login(args):
     """Log in and receive a bearer token."""
     raw, token, user = login(args["username"], args["password"], request.remote_addr or "")

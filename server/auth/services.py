@@ -6,7 +6,8 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from ..config import token_lifetime
 from ..db_types import utcnow
@@ -41,9 +42,15 @@ def revoke_all_tokens(user_id: int) -> None:
         AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
+# What nearly every request needs, in one round trip: the token, its user and their unit.
+# Built once: composing the statement would cost more than running it.
+TOKEN_WITH_USER = select(AuthToken).where(AuthToken.token_hash == bindparam("digest")).options(
+    joinedload(AuthToken.user, innerjoin=True).joinedload(User.unit))
+
+
 def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
     """Return the user and token for a live bearer token, or None."""
-    token = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(raw)))
+    token = db.session.scalar(TOKEN_WITH_USER, {"digest": token_digest(raw)})
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if not token.user.active:

@@ -37,20 +37,21 @@ class DatabaseAttempts:
 class RedisAttempts:
     """Attempts as members of a sorted set per key, scored by time."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, prefix: str = "zaicun:"):
         import redis
         self.redis = redis.Redis.from_url(url, socket_timeout=2)
+        self.prefix = prefix
 
     def hit(self, key: str, now: datetime, keep_s: int) -> None:
-        ts = now.timestamp()
+        ts, name = now.timestamp(), self.prefix + key
         pipe = self.redis.pipeline()
-        pipe.zadd(f"zaicun:{key}", {f"{ts}:{uuid.uuid4().hex}": ts})
-        pipe.zremrangebyscore(f"zaicun:{key}", "-inf", ts - keep_s)
-        pipe.expire(f"zaicun:{key}", keep_s)
+        pipe.zadd(name, {f"{ts}:{uuid.uuid4().hex}": ts})
+        pipe.zremrangebyscore(name, "-inf", ts - keep_s)
+        pipe.expire(name, keep_s)
         pipe.execute()
 
     def since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        members = self.redis.zrangebyscore(f"zaicun:{key}", since.timestamp(), "+inf",
+        members = self.redis.zrangebyscore(self.prefix + key, since.timestamp(), "+inf",
                                            withscores=True)
         if not members:
             return 0, None
@@ -58,12 +59,12 @@ class RedisAttempts:
         return len(members), datetime.fromtimestamp(latest, tz=timezone.utc)
 
     def clear(self, key: str) -> None:
-        self.redis.delete(f"zaicun:{key}")
+        self.redis.delete(self.prefix + key)
 
 
 def attempts_store(config) -> DatabaseAttempts | RedisAttempts:
     """Return the store the configuration names."""
     url = config.get("RATELIMIT_STORAGE_URL")
     if url and url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisAttempts(url)
+        return RedisAttempts(url, config.get("RATELIMIT_KEY_PREFIX") or "zaicun:")
     return DatabaseAttempts()

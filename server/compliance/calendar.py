@@ -90,9 +90,13 @@ def parse_calendar_csv(year: int, text: str) -> dict[date, bool]:
 
     Raises CalendarFileError naming the line and column of the first problem.
     """
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a field longer than the csv module takes
+        raise CalendarFileError(reader.line_num, "", str(exc)) from None
     marks: dict[date, bool] = {}
-    for line_no, row in enumerate(reader, start=1):
+    for line_no, row in enumerate(rows, start=1):
         if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
             continue
         if line_no == 1 and row[0].strip().lower() == "date":

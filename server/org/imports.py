@@ -26,21 +26,32 @@ MAX_ROWS = 100_000
 
 
 def read_rows(text: str, required: tuple[str, ...], known: tuple[str, ...]) -> list[dict]:
-    """Parse CSV text (a BOM is fine) into rows; header problems are row 1 errors."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in required if c not in header]
-    unknown = [c for c in header if c not in known]
-    errors = [{"row": 1, "column": c, "message": "missing column"} for c in missing]
-    errors += [{"row": 1, "column": c, "message": "unknown column"} for c in unknown]
+    """Parse CSV text (a BOM is fine; any line ending) into rows; header problems are row 1
+    errors, and what the csv module cannot read is an error of the row it stopped at."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    rows: list[dict] = []
+    try:
+        check_header(reader.fieldnames or [], required, known)
+        for row in reader:
+            rows.append({k.strip(): (v or "").strip() for k, v in row.items() if k is not None})
+            if len(rows) > MAX_ROWS:
+                raise CsvInvalid([{"row": len(rows) + 1, "column": "",
+                                   "message": "too many rows"}])
+    except csv.Error as exc:  # e.g. a field longer than the csv module takes
+        row_no = len(rows) + 2 if reader.line_num else 1
+        raise CsvInvalid([{"row": row_no, "column": "", "message": str(exc)}]) from None
+    return rows
+
+
+def check_header(fieldnames: list[str], required: tuple[str, ...], known: tuple[str, ...]):
+    """Raise CsvInvalid naming every missing or unknown column (as row 1 errors)."""
+    header = [h.strip() for h in fieldnames]
+    errors = [{"row": 1, "column": c, "message": "missing column"}
+              for c in required if c not in header]
+    errors += [{"row": 1, "column": c, "message": "unknown column"}
+               for c in header if c not in known]
     if errors:
         raise CsvInvalid(errors)
-    rows = []
-    for row in reader:
-        rows.append({k.strip(): (v or "").strip() for k, v in row.items() if k is not None})
-        if len(rows) > MAX_ROWS:
-            raise CsvInvalid([{"row": len(rows) + 1, "column": "", "message": "too many rows"}])
-    return rows
 
 
 class CsvInvalid(InvalidInput):

@@ -1,14 +1,13 @@
 """Units, villages, users, linked villages, imports and ``/me``."""
-from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from .. import policy
 from ..auth.models import User
 from ..auth.services import current_user
-from ..errors import InvalidInput
 from ..extensions import db
-from ..schemas import MessageSchema
+from ..schemas import ErrorSchema
+from ..uploads import CSV_UPLOAD, uploaded_text
 from .imports import import_users, import_villages
 from .models import Unit, Village
 from .schemas import (ImportResultSchema, LinkedVillagesSchema, MeSchema, OneTimePasswordSchema,
@@ -158,35 +157,26 @@ def put_linked_villages(args, user_id):
     return me_dict(user)
 
 
-def _csv_text() -> str:
-    """The uploaded CSV: a multipart ``file`` field or the raw body."""
-    upload = request.files.get("file")
-    raw = upload.read() if upload else request.get_data()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("csv_invalid", count=1, errors={"rows": [
-            {"row": 0, "column": "", "message": "not UTF-8"}]}) from None
-
-
 @blp.route("/imports/villages", methods=["POST"])
 @blp.response(201, ImportResultSchema)
-@blp.alt_response(422, schema=MessageSchema, description="Row errors; nothing imported")
+@blp.alt_response(422, schema=ErrorSchema, description="Row errors; nothing imported")
+@blp.doc(requestBody=CSV_UPLOAD)
 def post_import_villages():
     """Import villages from CSV (all rows or none)."""
     actor = current_user()
     policy.ensure(policy.is_admin(actor))
-    return {"imported": import_villages(actor, _csv_text())}
+    return {"imported": import_villages(actor, uploaded_text())}
 
 
 @blp.route("/imports/users", methods=["POST"])
 @blp.response(201, ImportResultSchema)
-@blp.alt_response(422, schema=MessageSchema, description="Row errors; nothing imported")
+@blp.alt_response(422, schema=ErrorSchema, description="Row errors; nothing imported")
+@blp.doc(requestBody=CSV_UPLOAD)
 def post_import_users():
     """Import users from CSV (all rows or none); returns one-time passwords, once."""
     actor = current_user()
     policy.ensure(policy.is_admin(actor))
-    passwords = import_users(actor, _csv_text())
+    passwords = import_users(actor, uploaded_text())
     return {"imported": len(passwords), "one_time_passwords": passwords}
 
 

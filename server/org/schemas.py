@@ -3,7 +3,8 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 
 from ..auth.models import ROLES
 from ..org.models import UNIT_LEVELS
-from ..schemas import CRS, UNIT_CODE, VILLAGE_CODE, Coordinate, OptionalText, Text
+from ..schemas import (CRS, UNIT_CODE, VILLAGE_CODE, Coordinate, Day, Flag, OptionalText,
+                       Pattern, Text)
 
 
 class UnitCreateSchema(Schema):
@@ -61,14 +62,17 @@ class VillageQuerySchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True, validate=validate.Regexp(
-        r"^[^\s/\\]{2,64}$", error="2–64 characters without spaces or slashes"))
+    username = fields.String(required=True, validate=Pattern(
+        # Control characters, U+0085 and U+FEFF are named because Python's \s and the document's
+        # (ECMA) \s differ on exactly those; this way both read the same set.
+        r"^[^\s\x00-\x1f\x7f\x85\ufeff/\\]{2,64}$",
+        error="2–64 characters without spaces or slashes"))
     password = fields.String(required=True, validate=validate.Length(max=200))
     name = Text(100, required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     unit_code = fields.String(validate=UNIT_CODE, allow_none=True)
-    active_from = fields.Date(allow_none=True)
-    active_until = fields.Date(allow_none=True)
+    active_from = Day(allow_none=True)
+    active_until = Day(allow_none=True)
 
     @validates_schema
     def active_part_ordered(self, data, **kwargs):
@@ -81,9 +85,9 @@ class UserPatchSchema(Schema):
     name = Text(100)
     role = fields.String(validate=validate.OneOf(ROLES))
     unit_code = fields.String(validate=UNIT_CODE, allow_none=True)
-    active_from = fields.Date(allow_none=True)
-    active_until = fields.Date(allow_none=True)
-    active = fields.Boolean()
+    active_from = Day(allow_none=True)
+    active_until = Day(allow_none=True)
+    active = Flag()
 
 
 class UserQuerySchema(Schema):

@@ -74,9 +74,10 @@ def _totals_through(people, through: date, seconds: bool):
         parts.append(select(MonthCredit.user_id.label("uid"), in_year.label("total")).where(
             _among(MonthCredit.user_id, people), MonthCredit.month == whole_month))
     if not month_ends:
-        parts.append(select(DayCredit.user_id, func.max(in_month)).where(
-            _among(DayCredit.user_id, people), DayCredit.day >= through.replace(day=1),
-            DayCredit.day <= through).group_by(DayCredit.user_id))
+        parts.append(select(DayCredit.user_id.label("uid"), func.max(in_month).label("total"))
+                     .where(_among(DayCredit.user_id, people),
+                            DayCredit.day >= through.replace(day=1), DayCredit.day <= through)
+                     .group_by(DayCredit.user_id))
     if len(parts) == 1:
         return parts[0]
     both = union_all(*parts).subquery()

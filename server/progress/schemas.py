@@ -1,7 +1,7 @@
 """Request and response shapes for compliance, absences, balances and calendars."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import OptionalText, UNIT_CODE
+from ..schemas import Day, Flag, Id, OptionalText, UNIT_CODE
 from .models import ABSENCE_KINDS
 
 YEAR = validate.Range(2000, 2100)
@@ -9,7 +9,7 @@ YEAR = validate.Range(2000, 2100)
 
 class ComplianceQuerySchema(Schema):
     year = fields.Integer(validate=YEAR)
-    as_of = fields.Date()
+    as_of = Day()
 
 
 class RollupQuerySchema(ComplianceQuerySchema):
@@ -130,16 +130,16 @@ class RulesSchema(Schema):
 
 
 class AbsenceCreateSchema(Schema):
-    user_id = fields.Integer(required=True, strict=True)
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    user_id = Id(required=True, strict=True)
+    start = Day(required=True)
+    end = Day(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(ABSENCE_KINDS))
-    counts_as_village_work = fields.Boolean(load_default=False)
+    counts_as_village_work = Flag(load_default=False)
     note = OptionalText(2000)
 
 
 class AbsenceQuerySchema(Schema):
-    user_id = fields.Integer()
+    user_id = Id()
     year = fields.Integer(validate=YEAR)
 
 
@@ -158,7 +158,9 @@ class AbsenceSchema(Schema):
 
 class OpeningBalanceSchema(Schema):
     village_days = fields.Decimal(required=True, as_string=False,
-                                  validate=validate.Range(0, 366))
+                                  validate=validate.Range(0, 366),
+                                  # apispec would write these bounds as strings ("366")
+                                  metadata={"minimum": 0, "maximum": 366, "multipleOf": 0.5})
     reports = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1000))
     note = OptionalText(2000)
 

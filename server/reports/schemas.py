@@ -1,14 +1,14 @@
 """Request and response shapes for thematic reports."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import LocalDateTime, OptionalText, Text
+from ..schemas import Day, Id, LocalDateTime, OptionalText, Text
 from .models import REPORT_CATEGORIES
 
 
 class ReportCreateSchema(Schema):
     client_id = fields.UUID(required=True)
-    user_id = fields.Integer(strict=True)
-    reported_on = fields.Date(required=True)
+    user_id = Id(strict=True)
+    reported_on = Day(required=True)
     title = Text(200, required=True)
     category = fields.String(allow_none=True, validate=validate.OneOf(REPORT_CATEGORIES))
     summary = OptionalText(5000)
@@ -20,7 +20,7 @@ class ReportReviewSchema(Schema):
 
 
 class ReportQuerySchema(Schema):
-    user_id = fields.Integer()
+    user_id = Id()
     year = fields.Integer(validate=validate.Range(2000, 2100))
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, Float, ForeignKey, Index
                         Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.models import append_only
 from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
@@ -89,6 +90,7 @@ class Visit(db.Model):
         return max(known) if known else None
 
 
+@append_only
 class VisitEvent(db.Model):
     """One entry of a visit's audit trail: who did what, when, and what changed."""
 

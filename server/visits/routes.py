@@ -9,7 +9,7 @@ from .. import policy
 from ..auth.services import current_user
 from ..errors import ApiError
 from ..extensions import db
-from ..schemas import MessageSchema
+from ..schemas import ErrorSchema
 from . import services
 from .schemas import (BulkReviewResultSchema, BulkReviewSchema, CheckOutSchema, ExplainSchema,
                       ReviewSchema, VillageChangeSchema, VisitCreateSchema, VisitEventSchema,
@@ -46,10 +46,10 @@ def once_more_if_raced(action):
 
 
 @blp.route("/visits", methods=["POST"])
-@blp.arguments(VisitCreateSchema)
+@blp.arguments(VisitCreateSchema())  # an instance: a class is built anew per request
 @blp.response(201, VisitSchema)
 @blp.alt_response(200, schema=VisitSchema, description="A replay: the visit as it is now")
-@blp.alt_response(409, schema=MessageSchema, description="client_id reused, or a visit is open")
+@blp.alt_response(409, schema=ErrorSchema, description="client_id reused, or a visit is open")
 def post_visit(args):
     """Check in (or record a whole visit); idempotent per user by ``client_id``."""
     actor = current_user()
@@ -70,14 +70,14 @@ def list_visits(args, pagination_parameters):
     return [shown(v) for v in rows]
 
 
-@blp.route("/visits/<ref>", methods=["GET"])
+@blp.route("/visits/<visit_ref:ref>", methods=["GET"])
 @blp.response(200, VisitSchema)
 def get_visit(ref):
     """Show a visit by id or by one's own client_id."""
     return shown(services.load_visit(current_user(), ref))
 
 
-@blp.route("/visits/<ref>/events", methods=["GET"])
+@blp.route("/visits/<visit_ref:ref>/events", methods=["GET"])
 @blp.response(200, VisitEventSchema(many=True))
 def get_visit_events(ref):
     """The visit's audit trail: every state change and correction."""
@@ -88,8 +88,8 @@ def get_visit_events(ref):
              "comment": e.comment} for e in services.visit_events(visit)]
 
 
-@blp.route("/visits/<ref>/check-out", methods=["POST"])
-@blp.arguments(CheckOutSchema)
+@blp.route("/visits/<visit_ref:ref>/check-out", methods=["POST"])
+@blp.arguments(CheckOutSchema())
 @blp.response(200, VisitSchema)
 def post_check_out(args, ref):
     """Check out of an open visit; repeating the same check-out is harmless."""
@@ -98,7 +98,7 @@ def post_check_out(args, ref):
         lambda: services.check_out(actor, services.load_visit(actor, ref), args, when)))
 
 
-@blp.route("/visits/<ref>/explain", methods=["POST"])
+@blp.route("/visits/<visit_ref:ref>/explain", methods=["POST"])
 @blp.arguments(ExplainSchema)
 @blp.response(200, VisitSchema)
 def post_explain(args, ref):
@@ -108,7 +108,7 @@ def post_explain(args, ref):
         lambda: services.explain(actor, services.load_visit(actor, ref), args["note"])))
 
 
-@blp.route("/visits/<ref>/withdraw", methods=["POST"])
+@blp.route("/visits/<visit_ref:ref>/withdraw", methods=["POST"])
 @blp.response(200, VisitSchema)
 def post_withdraw(ref):
     """Withdraw one's own open or pending visit."""
@@ -117,7 +117,7 @@ def post_withdraw(ref):
         lambda: services.withdraw(actor, services.load_visit(actor, ref))))
 
 
-@blp.route("/visits/<ref>/village", methods=["POST"])
+@blp.route("/visits/<visit_ref:ref>/village", methods=["POST"])
 @blp.arguments(VillageChangeSchema)
 @blp.response(200, VisitSchema)
 def post_change_village(args, ref):
@@ -127,7 +127,7 @@ def post_change_village(args, ref):
         actor, services.load_visit(actor, ref), args["village_code"])))
 
 
-@blp.route("/visits/<ref>/review", methods=["POST"])
+@blp.route("/visits/<visit_ref:ref>/review", methods=["POST"])
 @blp.arguments(ReviewSchema)
 @blp.response(200, VisitSchema)
 def post_review(args, ref):
@@ -140,6 +140,7 @@ def post_review(args, ref):
 @blp.route("/visits/review", methods=["POST"])
 @blp.arguments(BulkReviewSchema)
 @blp.response(200, BulkReviewResultSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="An id is not a visit the caller may see")
 def post_bulk_review(args):
     """Decide several visits at once: all of them or, when one cannot be decided, none."""
     actor = current_user()

@@ -1,7 +1,8 @@
 """Request and response shapes for visits."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import CRS, VILLAGE_CODE, Coordinate, LocalDateTime, OptionalText, Text
+from ..schemas import (CRS, VILLAGE_CODE, Coordinate, Day, Flag, Id, LocalDateTime,
+                       OptionalText, Text)
 from .models import VISIT_STATUSES
 
 CLIENT_ID = fields.UUID(required=True)
@@ -21,7 +22,7 @@ class CheckInSchema(Schema):
 
 
 class CheckOutPartSchema(CheckInSchema):
-    manual = fields.Boolean(load_default=False)
+    manual = Flag(load_default=False)
 
 
 class VisitCreateSchema(Schema):
@@ -54,15 +55,15 @@ class ReviewSchema(Schema):
 
 
 class BulkReviewSchema(ReviewSchema):
-    ids = fields.List(fields.Integer(strict=True), required=True,
+    ids = fields.List(Id(strict=True), required=True,
                       validate=validate.Length(min=1, max=500))
 
 
 class VisitQuerySchema(Schema):
-    user_id = fields.Integer()
+    user_id = Id()
     status = fields.String(validate=validate.OneOf(VISIT_STATUSES))
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
 
 
 class FixSchema(Schema):

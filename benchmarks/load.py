@@ -1,0 +1,372 @@
+"""Load test of the write path: ``zaicun serve --workers 2`` on loopback, driven by wrk.
+
+For SQLite and for PostgreSQL (a fresh database each, created and dropped here) it builds a
+county of townships, villages and cadres, starts the real server, logs every cadre in, then
+drives one phase per endpoint for ``--seconds`` at ``--connections`` concurrent connections:
+
+    healthz      GET /healthz                          the baseline, on the same server
+    check-in     POST /api/v1/visits                   a new client_id per request, one per cadre
+    replay       the stored check-ins' bodies again    → 200, and nothing stored twice
+    check-out    POST /api/v1/visits/<client_id>/check-out   the visits the check-ins opened
+    compliance   GET /api/v1/compliance/me
+    healthz      again, last
+
+and prints req/s, p50, p99 and errors per phase, the ratios to /healthz and the targets
+(check-in ≥ 0.30 × /healthz req/s on SQLite, ≥ 0.20 × on PostgreSQL; p99 ≤ 5 × the /healthz
+p99; no errors). Every response but the phase's one expected status is an error, as is a
+socket error, a timeout or a phase that ran out of requests.
+
+On a shared machine the other load moves between phases, so /healthz runs first and last and
+the ratios use the better of the two (the faster rate, the lower p99): a quiet moment during
+the baseline can only make a ratio look worse. The "server CPU ms/req" column (CPU of
+gunicorn and its workers over requests served) hardly depends on that load.
+
+wrk is a C client that spends little CPU, so on a 2-core machine the server keeps the cores;
+a Python client would take one of them. Passwords are hashed cheaply here: logging thousands
+of cadres in is set-up, not what is measured.
+
+    .venv/bin/python benchmarks/load.py [--db sqlite|postgresql|both] [--seconds 10]
+
+Needs wrk (``apt-get install -y wrk``) and, for PostgreSQL, a server at
+``ZAICUN_BENCH_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432``). The exit status
+is 1 when a target is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import requests  # noqa: E402
+
+from tests.server_process import zaicun_serve  # noqa: E402
+
+PG_ADMIN = os.environ.get("ZAICUN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+PASSWORD = "bench-password-1"
+CHEAP_HASH = "scrypt:1024:8:1"  # logins are set-up here, not what is measured
+CST = timezone(timedelta(hours=8))
+TARGET_RATIO = {"sqlite": 0.30, "postgresql": 0.20}
+P99_LIMIT = 5.0
+SERVER_SETTINGS = {
+    # Every cadre logs in from 127.0.0.1 before the phases; the per-address login limit
+    # (a township office) would otherwise turn the set-up into a throttling test.
+    "login_address_limit_per_minute": "1000000",
+}
+
+
+@dataclass
+class Cadre:
+    username: str
+    village_code: str
+    lat: float
+    lon: float
+    token: str = ""
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    detail: str
+    cpu_ms: float = 0.0  # server CPU per request: what the machine's other load cannot skew
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- databases ------------------------------------------------------------------------------
+
+@contextmanager
+def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
+    """A new empty database of the kind; a PostgreSQL one is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'load.sqlite3'}"
+        return
+    import psycopg
+    name = f"zaicun_load_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN}/{name}"
+    finally:
+        with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def build_county(url: str, cadres: int, townships: int) -> list[Cadre]:
+    """Schema by the migrations, then a county, its townships, villages and cadres."""
+    from flask_migrate import upgrade
+
+    from server import create_app
+    from server.extensions import db
+    from server.org.services import create_unit, create_user, create_village
+
+    app = create_app({"DATABASE_URL": url, "PASSWORD_HASH_METHOD": CHEAP_HASH})
+    people = []
+    with app.app_context():
+        upgrade()
+        create_unit(None, {"code": "99", "name": "压测省", "level": "province"})
+        create_unit(None, {"code": "9901", "name": "压测县", "level": "county",
+                           "parent_code": "99"})
+        villages = []
+        for t in range(townships):
+            town = f"9901{t:03d}"
+            create_unit(None, {"code": town, "name": f"压测镇{t}", "level": "township",
+                               "parent_code": "9901"})
+            for v in range(5):
+                lat, lon = 31.0 + t * 0.05 + v * 0.01, 117.0 + v * 0.01
+                villages.append(create_village(None, {
+                    "code": f"{town}{v:05d}", "name": f"压测村{t}-{v}",
+                    "township_code": town, "lat": lat, "lon": lon}))
+        for i in range(cadres):
+            village = villages[(i * 7) % len(villages)]
+            username = f"cadre{i:05d}"
+            create_user(None, {"username": username, "password": PASSWORD, "name": f"干部{i}",
+                               "role": "cadre", "unit_code": village.township.code})
+            people.append(Cadre(username, village.code, village.lat, village.lon))
+        db.session.commit()
+        db.engine.dispose()
+    return people
+
+
+def stored_visits(url: str) -> dict[str, str]:
+    """username → client_id of every visit the database holds, once requests wrk left in
+    flight at the end of a phase have landed (two readings half a second apart agree)."""
+    before = _stored_now(url)
+    while True:
+        time.sleep(0.5)
+        now = _stored_now(url)
+        if now == before:
+            return now
+        before = now
+
+
+def _stored_now(url: str) -> dict[str, str]:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT u.username, v.client_id FROM visits v JOIN users u ON u.id = v.user_id"))
+        found = {username: client_id for username, client_id in rows}
+    engine.dispose()
+    return found
+
+
+# --- requests -------------------------------------------------------------------------------
+
+def log_in_everyone(base_url: str, people: list[Cadre]) -> None:
+    def log_in(person: Cadre) -> None:
+        response = requests.post(f"{base_url}/api/v1/auth/login", timeout=60,
+                                 json={"username": person.username, "password": PASSWORD})
+        response.raise_for_status()
+        person.token = response.json()["token"]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(log_in, people))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(CST).isoformat(timespec="seconds")
+
+
+def check_in_body(person: Cadre, now: datetime) -> dict:
+    return {"client_id": person.client_id, "village_code": person.village_code,
+            "check_in": {"at": iso(now - timedelta(hours=7)),
+                         "location": {"lat": person.lat, "lon": person.lon, "accuracy_m": 20}}}
+
+
+def check_out_body(person: Cadre, now: datetime) -> dict:
+    return {"at": iso(now - timedelta(minutes=5)),
+            "location": {"lat": person.lat, "lon": person.lon, "accuracy_m": 25}}
+
+
+def request_line(method: str, path: str, token: str = "", body: dict | None = None) -> str:
+    return "\t".join((method, path, token, json.dumps(body, ensure_ascii=False) if body else ""))
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+def run_wrk(base_url: str, name: str, lines_file: Path, expected: int, mode: str,
+            seconds: int, connections: int, threads: int) -> PhaseResult:
+    """Drive one phase through wrk and read back the RESULT line its script prints."""
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+               "--timeout", "10s", "-s", str(HERE / "wrk_phase.lua"), base_url,
+               "--", str(lines_file), str(expected), mode, str(threads)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed in phase {name}:\n{done.stdout}\n{done.stderr}")
+    r = json.loads(line[len("RESULT "):])
+    socket_errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    errors = socket_errors + r["unexpected"] + r["exhausted_threads"]
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
+    if socket_errors:
+        detail += (f"; socket errors connect {r['connect']} read {r['read']} "
+                   f"write {r['write']} timeout {r['timeout']}")
+    if r["exhausted_threads"]:
+        detail += f"; {r['exhausted_threads']} threads ran out of requests (raise --cadres)"
+    result = PhaseResult(name, r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1000,
+                         r["p99_us"] / 1000, errors, detail)
+    print(f"  {name}: {result.rate:.1f} req/s, p99 {result.p99_ms:.1f} ms, {detail}", flush=True)
+    return result
+
+
+# --- the run --------------------------------------------------------------------------------
+
+def server_cpu_s(leader_pid: int) -> float:
+    """CPU seconds used so far by the server's process group (gunicorn and its workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == leader_pid:  # the process group
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / ticks
+
+
+class Phases:
+    """The phases against one running server, each a file of requests replayed by wrk."""
+
+    def __init__(self, server, workdir: Path, args):
+        self.server, self.workdir, self.args = server, workdir, args
+        self.results: list[PhaseResult] = []
+
+    def run(self, name: str, lines: list[str], expected: int, mode: str) -> PhaseResult:
+        if not lines:
+            raise RuntimeError(f"phase {name} has nothing to send")
+        path = write_lines(self.workdir / f"{name}.txt", lines)
+        cpu_before = server_cpu_s(self.server.process.pid)
+        result = run_wrk(self.server.url, name, path, expected, mode, self.args.seconds,
+                         self.args.connections, self.args.threads)
+        result.cpu_ms = (server_cpu_s(self.server.process.pid) - cpu_before) * 1000 / max(
+            result.requests, 1)
+        self.results.append(result)
+        return result
+
+
+def run_database(kind: str, args, workdir: Path) -> list[PhaseResult]:
+    """Every phase against one fresh database of ``kind``; /healthz first and last."""
+    with fresh_database(kind, workdir) as url:
+        print(f"[{kind}] building {args.cadres} cadres in {args.townships} townships …",
+              flush=True)
+        people = build_county(url, args.cadres, args.townships)
+        with zaicun_serve(url, workers=args.workers, **SERVER_SETTINGS) as server:
+            print(f"[{kind}] logging everyone in on {server.url} …", flush=True)
+            log_in_everyone(server.url, people)
+            by_name = {p.username: p for p in people}
+            now = datetime.now(timezone.utc)
+            phases = Phases(server, workdir, args)
+            healthz = [request_line("GET", "/healthz")]
+            phases.run("healthz", healthz, 200, "cycle")
+            phases.run("check-in", [request_line("POST", "/api/v1/visits", p.token,
+                                                 check_in_body(p, now)) for p in people],
+                       201, "once")
+            stored = [by_name[u] for u in stored_visits(url)]
+            replay = phases.run("replay", [request_line("POST", "/api/v1/visits", p.token,
+                                                        check_in_body(p, now)) for p in stored],
+                                200, "cycle")
+            if len(stored_visits(url)) != len(stored):
+                replay.errors += 1
+                replay.detail += "; a replay stored a second visit"
+            phases.run("check-out", [request_line(
+                "POST", f"/api/v1/visits/{p.client_id}/check-out", p.token,
+                check_out_body(p, now)) for p in stored], 200, "once")
+            phases.run("compliance", [request_line("GET", "/api/v1/compliance/me", p.token)
+                                      for p in people], 200, "cycle")
+            phases.run("healthz", healthz, 200, "cycle")
+    return phases.results
+
+
+def baseline(results: list[PhaseResult]) -> PhaseResult:
+    """/healthz as measured before and after: the faster rate and the lower p99 of the two, so
+    that a machine busier during one of them flatters no ratio."""
+    runs = [r for r in results if r.name == "healthz"]
+    best = max(runs, key=lambda r: r.rate)
+    return PhaseResult("healthz", best.requests, best.seconds, min(r.p50_ms for r in runs),
+                       min(r.p99_ms for r in runs), sum(r.errors for r in runs), "")
+
+
+def report(kind: str, results: list[PhaseResult], args) -> bool:
+    """Print the table and the targets; return whether every target was met."""
+    base = baseline(results)
+    print(f"\n{kind}: zaicun serve --workers {args.workers}, {args.connections} connections, "
+          f"{args.seconds} s per phase (wrk -t{args.threads}); load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'phase':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"{'× healthz req/s':>17}{'× healthz p99':>15}{'server CPU ms/req':>19}  statuses")
+    for r in results:
+        print(f"{r.name:<12}{r.rate:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>8}"
+              f"{r.rate / base.rate:>17.2f}{r.p99_ms / base.p99_ms:>15.2f}{r.cpu_ms:>19.2f}"
+              f"  {r.detail}")
+    print(f"baseline: /healthz {base.rate:.1f} req/s, p99 {base.p99_ms:.2f} ms "
+          "(the better of the two /healthz runs)")
+    check_in = next(r for r in results if r.name == "check-in")
+    ratio, p99_ratio = check_in.rate / base.rate, check_in.p99_ms / base.p99_ms
+    errors = sum(r.errors for r in results)
+    verdicts = [
+        (f"check-in req/s ≥ {TARGET_RATIO[kind]:.2f} × healthz", ratio >= TARGET_RATIO[kind],
+         f"{ratio:.2f}"),
+        (f"check-in p99 ≤ {P99_LIMIT:.0f} × healthz p99", p99_ratio <= P99_LIMIT,
+         f"{p99_ratio:.2f}"),
+        ("no errors in any phase", errors == 0, str(errors)),
+    ]
+    for text, ok, value in verdicts:
+        print(f"  {'PASS' if ok else 'FAIL'}  {text}: {value}")
+    return all(ok for _, ok, _ in verdicts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--seconds", type=int, default=10, help="per phase")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--cadres", type=int, default=12000,
+                        help="people (one check-in each: more than the check-in phase needs)")
+    parser.add_argument("--townships", type=int, default=15)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    met = True
+    for kind in kinds:
+        with tempfile.TemporaryDirectory(prefix=f"zaicun-load-{kind}-") as tmp:
+            results = run_database(kind, args, Path(tmp))
+        met = report(kind, results, args) and met
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
