@@ -1,7 +1,7 @@
 """Creating and changing units, villages, users and links; shared by API, CLI and imports."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import policy
 from ..audit.models import record
@@ -42,8 +42,11 @@ def find_unit(code: str | None, field: str = "unit_code") -> Unit | None:
     return unit
 
 
+VILLAGE_BY_CODE = select(Village).where(Village.code == bindparam("code"))  # built once: hot
+
+
 def find_village(code: str, field: str = "village_code") -> Village:
-    village = db.session.scalar(select(Village).where(Village.code == code))
+    village = db.session.scalar(VILLAGE_BY_CODE, {"code": code})
     if village is None:
         raise InvalidInput("unknown_village", errors={field: ["unknown"]}, code=code)
     return village

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import bindparam, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import policy
 from ..auth.models import User
@@ -179,13 +180,33 @@ def reevaluate_successor(visit: Visit, book: Rulebook) -> None:
 
 # --- creating and closing -----------------------------------------------------------------
 
-OWN_VISIT = select(Visit).where(Visit.user_id == bindparam("user_id"),
-                                Visit.client_id == bindparam("client_id")).options(
-    joinedload(Visit.village))  # every answer shows the village
+# The statements below are built once, at import: composing one costs more than running it.
+
+def _with_village(*criteria):
+    """Visits with their villages in the same rows: every answer shows the village."""
+    return select(Visit, Village).join(Village, Visit.village_id == Village.id).where(*criteria)
+
+
+OWN_VISIT = _with_village(Visit.user_id == bindparam("user_id"),
+                          Visit.client_id == bindparam("client_id"))
+VISIT_BY_ID = _with_village(Visit.id == bindparam("id"))
+
+
+def _visits(statement, params: dict) -> list[Visit]:
+    """The visits of a ``_with_village`` statement, each holding its village."""
+    visits = []
+    for visit, village in db.session.execute(statement, params):
+        set_committed_value(visit, "village", village)  # not only in the weak identity map
+        visits.append(visit)
+    return visits
+
+
+def _first_visit(statement, params: dict) -> Visit | None:
+    return next(iter(_visits(statement, params)), None)
 
 
 def find_own(user_id: int, client_id: str) -> Visit | None:
-    return db.session.scalar(OWN_VISIT, {"user_id": user_id, "client_id": client_id})
+    return _first_visit(OWN_VISIT, {"user_id": user_id, "client_id": client_id})
 
 
 def _replay(existing: Visit, digest: str) -> Visit:
@@ -207,18 +228,17 @@ class KnownVisits:
     before: Visit | None   # the visit this check-in follows, for the travel check
 
 
-# Built once: composing a statement costs more than running it, on every check-in.
-KNOWN_VISITS = select(Visit).where(Visit.user_id == bindparam("user_id"), or_(
+KNOWN_VISITS = _with_village(Visit.user_id == bindparam("user_id"), or_(
     Visit.client_id == bindparam("client_id"), Visit.status == "open",
     Visit.id == _latest_ended_by(bindparam("user_id"), bindparam("check_in_at"))
-    .with_only_columns(Visit.id).scalar_subquery())).options(joinedload(Visit.village))
+    .with_only_columns(Visit.id).scalar_subquery()))
 
 
 def known_visits(user_id: int, client_id: str, check_in_at: datetime) -> KnownVisits:
     """The person's visit under ``client_id``, their open visit and the one a check-in at
     ``check_in_at`` follows, in one query (at most three rows)."""
-    rows = db.session.scalars(KNOWN_VISITS, {"user_id": user_id, "client_id": client_id,
-                                             "check_in_at": check_in_at}).unique().all()
+    rows = _visits(KNOWN_VISITS, {"user_id": user_id, "client_id": client_id,
+                                  "check_in_at": check_in_at})
     ended = [v for v in rows if v.client_id != client_id and _ended_by(v, check_in_at)]
     return KnownVisits(
         own=next((v for v in rows if v.client_id == client_id), None),
@@ -313,6 +333,8 @@ def _open_conflict(open_visit: Visit) -> Conflict:
 
 
 VISIT_COLUMNS = frozenset(column.key for column in Visit.__table__.columns)
+INSERT_VISIT = insert(Visit.__table__).returning(Visit.__table__.c.id)
+INSERT_EVENT = insert(VisitEvent.__table__)
 
 
 def _write_new(actor: User, visit: Visit, offset: timedelta) -> None:
@@ -327,11 +349,10 @@ def _write_new(actor: User, visit: Visit, offset: timedelta) -> None:
     # (the columns left out take their defaults) cost a fraction of a unit-of-work flush.
     row = {k: v for k, v in inspect(visit).dict.items() if k in VISIT_COLUMNS}
     row.update(user_id=actor.id, village_id=visit.village.id)
-    visits, events = Visit.__table__, VisitEvent.__table__
-    visit.id = db.session.execute(insert(visits).values(row).returning(visits.c.id)).scalar_one()
-    db.session.execute(insert(events).values(
-        visit_id=visit.id, actor_id=actor.id, at=utcnow(), action="created", from_status=None,
-        to_status=visit.status, changes=changes))
+    visit.id = db.session.execute(INSERT_VISIT, row).scalar_one()
+    db.session.execute(INSERT_EVENT, {
+        "visit_id": visit.id, "actor_id": actor.id, "at": utcnow(), "action": "created",
+        "from_status": None, "to_status": visit.status, "changes": changes, "comment": None})
 
 
 def _insert(actor: User, visit: Visit, digest: str, offset: timedelta,
@@ -481,7 +502,7 @@ def load_visit(actor: User, ref: str) -> Visit:
     """The visit by id or by the caller's own client_id; 404 when absent or out of scope."""
     visit = None
     if ref.isdigit():
-        visit = db.session.get(Visit, int(ref), options=[joinedload(Visit.village)])
+        visit = _first_visit(VISIT_BY_ID, {"id": int(ref)})
     else:
         try:
             visit = find_own(actor.id, str(uuid.UUID(ref)))
