@@ -14,27 +14,51 @@ import { meView } from './js/views/me.js';
 import { queueView } from './js/views/queue.js';
 import { loginView, passwordView } from './js/views/login.js';
 
+// Cadres and secretaries get the phone screens; supervisors and admins the console (loaded
+// only when one of them opens it, so a cadre's phone never downloads it). Secretaries also open
+// the console's township and person pages from 班子.
+const FIELD_ROLES = ['cadre', 'secretary'];
 const TABS = [
-  { route: '', label: 'tab_home', view: homeView },
-  { route: 'visits', label: 'tab_visits', view: visitsView, enter: () => openMonth() },
-  { route: 'reports', label: 'tab_reports', view: reportsView, secretary: true },
-  { route: 'team', label: 'tab_team', view: teamView, secretary: true, enter: () => store.refresh() },
+  { route: '', label: 'tab_home', view: homeView, roles: FIELD_ROLES },
+  { route: 'visits', label: 'tab_visits', view: visitsView, enter: () => openMonth(), roles: FIELD_ROLES },
+  { route: 'reports', label: 'tab_reports', view: reportsView, roles: ['secretary'] },
+  { route: 'team', label: 'tab_team', view: teamView, roles: ['secretary'], enter: () => store.refresh() },
+  { route: 'console', label: 'tab_overview', icon: 'team', roles: ['supervisor', 'admin'] },
+  { route: 'console/review', label: 'tab_review', icon: 'visits', roles: ['supervisor'] },
+  { route: 'console/reports', label: 'tab_reports', icon: 'reports', roles: ['supervisor', 'admin'] },
+  { route: 'console/absences', label: 'tab_absences', icon: 'visits', roles: ['supervisor', 'admin'] },
+  { route: 'console/admin', label: 'tab_admin', icon: 'home', roles: ['admin'] },
   { route: 'me', label: 'tab_me', view: meView },
 ];
 const HIDDEN_ROUTES = [{ route: 'outbox', view: queueView }];
+const CONSOLE_ROLES = ['supervisor', 'admin', 'secretary'];
 
 const route = () => location.hash.replace(/^#\/?/, '').split('?')[0];
+const role = () => (store.user() ? store.user().role : null);
 
 function tabsFor() {
-  return TABS.filter((tab) => !tab.secretary || store.isSecretary());
+  return TABS.filter((tab) => !tab.roles || tab.roles.includes(role()));
 }
 
 function currentScreen() {
   if (!state.session || state.authLost) return { key: 'login', view: loginView };
   if (store.mustChangePassword()) return { key: 'password', view: passwordView };
   const name = route();
-  const found = [...tabsFor(), ...HIDDEN_ROUTES].find((tab) => tab.route === name);
-  return found ? { key: name, ...found } : { key: '', ...TABS[0] };
+  const isConsole = name === 'console' || name.startsWith('console/');
+  if (isConsole && CONSOLE_ROLES.includes(role())) return { key: name, console: true };
+  const found = [...tabsFor(), ...HIDDEN_ROUTES].find((tab) => tab.route === name && tab.view);
+  if (found) return { key: name, ...found };
+  if (!FIELD_ROLES.includes(role())) return { key: 'console', console: true };   // supervisors' home
+  return { key: '', ...TABS[0] };
+}
+
+// The console draws its own pages (they fetch as they go): it is told where we are, and redraws
+// only when the address or the language changed, so its forms keep what was typed.
+let consoleModule = null;
+async function showConsole(view, force) {
+  if (!consoleModule) consoleModule = await import('./console/console.js');
+  const screen = currentScreen();
+  if (screen.console) consoleModule.show(view, screen.key, { force, user: store.user() });
 }
 
 // --- rendering -------------------------------------------------------------------------------
@@ -53,6 +77,14 @@ function render() {
   if (!state.ready) return;
   const screen = currentScreen();
   const view = $('#view');
+  if (screen.console) {
+    renderTabs(tabKey(screen.key));
+    const fresh = screen.key !== shownKey;
+    if (fresh) { shownKey = screen.key; window.scrollTo(0, 0); }
+    showConsole(view, false);
+    return;
+  }
+  delete view.dataset.mounted;
   const focused = document.activeElement && view.contains(document.activeElement)
     ? document.activeElement.id : null;
   const opened = new Set([...view.querySelectorAll('details[id]')].filter((d) => d.open).map((d) => d.id));
@@ -101,8 +133,16 @@ function renderTabs(active) {
   nav.setAttribute('aria-label', t('tabs_label'));
   replace(nav, tabsFor().map((tab) => h('a', { href: `#/${tab.route}`, class: 'tab',
     'aria-current': active === tab.route ? 'page' : null },
-  icon(tab.route || 'home', 'tab-icon'),
+  icon(tab.icon || tab.route || 'home', 'tab-icon'),
   h('span', {}, t(tab.label)))));
+}
+
+/** The tab a console page belongs to: its first two path parts ('console/review/…'). */
+function tabKey(key) {
+  const parts = key.split('/');
+  const owner = tabsFor().find((tab) => tab.route === parts.slice(0, 2).join('/'));
+  if (owner) return owner.route;
+  return role() === 'secretary' ? 'team' : 'console';
 }
 
 function setLanguage(lang) {

@@ -3,7 +3,9 @@
     python scripts/stamp_shell.py           # rewrite VERSION in mobile_web/sw.js
     python scripts/stamp_shell.py --check   # exit 1 when sw.js is stale or lists the wrong files
 
-The shell is every file in mobile_web/ except sw.js itself; sw.js lists them in SHELL and the
+The shell is every file in mobile_web/ except sw.js itself and the supervisors' console
+(mobile_web/console/: loaded online, only by the roles that use it, so it never weighs on a
+cadre's phone); sw.js lists them in SHELL and the
 check fails when a file is missing from that list (it would not open offline) or listed but absent.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parent.parent / "mobile_web"
 SW = WEB / "sw.js"
+CONSOLE = "console"   # the supervisors' console: not part of the phone's offline shell
 VERSION_LINE = re.compile(r"^const VERSION = '([0-9a-f]+)';$", re.M)
 
 
@@ -27,7 +30,8 @@ def listed_files() -> list[str]:
 def shell_files() -> list[str]:
     """Every file of the app shell on disk, relative to mobile_web/."""
     return sorted(str(p.relative_to(WEB)) for p in WEB.rglob("*")
-                  if p.is_file() and p.name != "sw.js" and "__pycache__" not in p.parts)
+                  if p.is_file() and p.name != "sw.js" and "__pycache__" not in p.parts
+                  and p.relative_to(WEB).parts[0] != CONSOLE)
 
 
 def digest() -> str:

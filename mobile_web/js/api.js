@@ -39,6 +39,13 @@ export async function request(method, path, { body, clientTime = false, token } 
   return { status: res.status, ok: res.ok, data, headers: res.headers };
 }
 
+/** The headers every request carries (for a download the page starts itself). */
+export function authHeaders() {
+  const headers = { 'Accept-Language': auth.lang };
+  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
+  return headers;
+}
+
 export const get = (path) => request('GET', path);
 export const post = (path, body, options = {}) => request('POST', path, { ...options, body });
 

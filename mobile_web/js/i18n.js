@@ -35,6 +35,10 @@ const zh = {
   tab_reports: '汇报',
   tab_team: '班子',
   tab_me: '我的',
+  tab_overview: '总览',
+  tab_review: '待审核',
+  tab_absences: '请假',
+  tab_admin: '管理',
   sync_badge_label: '查看待同步记录',
   waiting_count: '{n} 条待同步',
   failed_count: '{n} 条失败',
@@ -266,6 +270,10 @@ const en = {
   tab_reports: 'Reports',
   tab_team: 'Team',
   tab_me: 'Me',
+  tab_overview: 'Overview',
+  tab_review: 'Review',
+  tab_absences: 'Absences',
+  tab_admin: 'Admin',
   sync_badge_label: 'Show records waiting to sync',
   waiting_count: '{n} to sync',
   failed_count: '{n} failed',
@@ -481,3 +489,8 @@ export function t(key, params = {}) {
 }
 
 export const tables = TABLES;
+
+/** More words, e.g. the console's: {'zh-CN': {...}, en: {...}} merged into the tables. */
+export function addWords(more) {
+  for (const [code, words] of Object.entries(more)) Object.assign(TABLES[code], words);
+}
