@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from operator import itemgetter
 
 from pypinyin import lazy_pinyin
-from sqlalchemy import func, literal, select, true, union, union_all
+from sqlalchemy import Date, bindparam, func, literal, select, true, union, union_all
 
 from .. import policy
 from ..auth.models import User
@@ -33,8 +34,17 @@ FIELD_ROLES = ("cadre", "secretary")
 SUMMED_METRICS = ("village_days", "village_hours", "thematic_reports")
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRow:
+_FIELDS = ("id", "name", "username", "role", "unit_id", "active_from", "active_until",
+           "unit_code", "unit_name", "unit_path", "special")
+SUMS_AT = len(_FIELDS)
+
+
+class PersonRow(tuple):
+    """A person of the roll-up as the statement returns them: the fields above by name, then
+    halves, seconds and reports for each summed period start, in ``starts`` order (``sums``).
+    A tuple, because a province makes 10^5 of them and each costs one copy of the row."""
+
+    __slots__ = ()
     id: int
     name: str
     username: str
@@ -46,11 +56,18 @@ class PersonRow:
     unit_name: str
     unit_path: str
     special: bool
-    sums: tuple  # halves, seconds, reports for each summed period start, in ``starts`` order
+
+    @property
+    def sums(self) -> tuple:
+        return self[SUMS_AT:]
 
     def summary(self) -> dict:
         return {"id": self.id, "name": self.name, "username": self.username, "role": self.role,
                 "unit_code": self.unit_code, "unit_name": self.unit_name}
+
+
+for _at, _name in enumerate(_FIELDS):
+    setattr(PersonRow, _name, property(itemgetter(_at)))
 
 
 @lru_cache(maxsize=200_000)
@@ -59,24 +76,45 @@ def pinyin_key(name: str) -> tuple[str, ...]:
     return tuple(lazy_pinyin(name))
 
 
-def _totals_through(people, through: date, seconds: bool):
-    """Per person, credits from 1 January through ``through``: the year's running total in
-    the month row before it (every month of a credited year has one) plus, within its own
-    month, the month's running total at the last credited day — the largest, since running
-    totals never fall. A township reads a few index entries; a province one scan."""
+@dataclass(frozen=True, slots=True)
+class _Through:
+    """Where credits from 1 January through a day are kept: the year's running total in the
+    month row before the day's month (``month``; every month of a credited year has one), plus,
+    within the day's own month, the month's running total at the last credited day (``days``,
+    first to last; the largest, since running totals never fall). At a month's end the month
+    row alone says it. A township reads a few index entries; a province one scan."""
+    month: date | None
+    days: tuple[date, date] | None
+
+    @classmethod
+    def of(cls, through: date) -> _Through:
+        if (through + timedelta(days=1)).day == 1:
+            return cls(through.replace(day=1), None)
+        before = None if through.month == 1 else date(through.year, through.month - 1, 1)
+        return cls(before, (through.replace(day=1), through))
+
+    @property
+    def shape(self) -> tuple[bool, bool]:
+        return self.month is not None, self.days is not None
+
+
+def _totals_through(people, name: str, shape: tuple[bool, bool], seconds: bool):
+    """Per person, credits from 1 January through a day read as ``_Through`` says, with its
+    dates left as parameters named after ``name``."""
     in_month, in_year = ((DayCredit.month_seconds_to_date, MonthCredit.year_seconds_to_date)
                          if seconds else
                          (DayCredit.month_halves_to_date, MonthCredit.year_halves_to_date))
-    month_ends = (through + timedelta(days=1)).day == 1
-    whole_month = through.replace(day=1) if month_ends else _month_before(through)
+    by_month, by_days = shape
     parts = []
-    if whole_month is not None:
+    if by_month:
         parts.append(select(MonthCredit.user_id.label("uid"), in_year.label("total")).where(
-            _among(MonthCredit.user_id, people), MonthCredit.month == whole_month))
-    if not month_ends:
+            _among(MonthCredit.user_id, people),
+            MonthCredit.month == bindparam(f"{name}_month", type_=Date)))
+    if by_days:
         parts.append(select(DayCredit.user_id.label("uid"), func.max(in_month).label("total"))
                      .where(_among(DayCredit.user_id, people),
-                            DayCredit.day >= through.replace(day=1), DayCredit.day <= through)
+                            DayCredit.day >= bindparam(f"{name}_first", type_=Date),
+                            DayCredit.day <= bindparam(f"{name}_last", type_=Date))
                      .group_by(DayCredit.user_id))
     if len(parts) == 1:
         return parts[0]
@@ -84,9 +122,13 @@ def _totals_through(people, through: date, seconds: bool):
     return select(both.c.uid, func.sum(both.c.total).label("total")).group_by(both.c.uid)
 
 
-def _month_before(day: date) -> date | None:
-    """The first of the previous month within the same year, or None in January."""
-    return None if day.month == 1 else date(day.year, day.month - 1, 1)
+def _through_params(name: str, through: _Through) -> dict:
+    params = {}
+    if through.month is not None:
+        params[f"{name}_month"] = through.month
+    if through.days is not None:
+        params[f"{name}_first"], params[f"{name}_last"] = through.days
+    return params
 
 
 def _among(column, people):
@@ -94,32 +136,59 @@ def _among(column, people):
     return true() if people is None else column.in_(people)
 
 
-def _credits_between(people, start: date, as_of: date, seconds: bool):
-    """Per person: halves (or seconds) from ``start`` through ``as_of`` within one year."""
-    total = _totals_through(people, as_of, seconds).subquery()
-    if start.month == 1 and start.day == 1:
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """Credits from ``start`` through ``as_of`` (one year): what is kept through ``as_of``
+    less what is kept through the day before ``start`` (nothing when it is 1 January)."""
+    start: date
+    to: _Through
+    before: _Through | None
+
+    @classmethod
+    def of(cls, start: date, as_of: date) -> _Window:
+        first = start.month == 1 and start.day == 1
+        return cls(start, _Through.of(as_of),
+                   None if first else _Through.of(start - timedelta(days=1)))
+
+    @property
+    def shape(self) -> tuple:
+        return self.to.shape, self.before.shape if self.before else None
+
+    def params(self, name: str) -> dict:
+        params = {f"{name}_start": self.start, **_through_params(f"{name}_to", self.to)}
+        if self.before is not None:
+            params.update(_through_params(f"{name}_before", self.before))
+        return params
+
+
+def _credits_between(people, name: str, shape: tuple, seconds: bool):
+    """Per person: halves (or seconds) within a ``_Window`` of that shape."""
+    to_shape, before_shape = shape
+    total = _totals_through(people, f"{name}_to", to_shape, seconds).subquery()
+    if before_shape is None:
         return total
-    earlier = _totals_through(people, start - timedelta(days=1), seconds).subquery()
+    earlier = _totals_through(people, f"{name}_before", before_shape, seconds).subquery()
     return select(total.c.uid, (total.c.total - func.coalesce(earlier.c.total, 0))
                   .label("total")).outerjoin(earlier, earlier.c.uid == total.c.uid).subquery()
 
 
-def _reports_between(people, start: date, as_of: date):
+def _reports_between(people, name: str):
     return select(ThematicReport.user_id.label("uid"), func.count().label("total")).where(
         _among(ThematicReport.user_id, people), ThematicReport.status.in_(COUNTING_REPORTS),
-        ThematicReport.reported_on.between(start, as_of)).group_by(
+        ThematicReport.reported_on.between(bindparam(f"{name}_start", type_=Date),
+                                           bindparam("as_of", type_=Date))).group_by(
         ThematicReport.user_id).subquery()
 
 
-def _special(people, as_of: date):
+def _special(people):
     """People whose results need the exact path: absences or an opening balance this year."""
-    year_start, year_end = date(as_of.year, 1, 1), date(as_of.year, 12, 31)
     return union(
         select(Absence.user_id.label("uid")).where(
             _among(Absence.user_id, people), Absence.status == "approved",
-            Absence.end_date >= year_start, Absence.start_date <= year_end),
+            Absence.end_date >= bindparam("year_start", type_=Date),
+            Absence.start_date <= bindparam("year_end", type_=Date)),
         select(OpeningBalance.user_id).where(_among(OpeningBalance.user_id, people),
-                                             OpeningBalance.year == as_of.year),
+                                             OpeningBalance.year == bindparam("year")),
     ).subquery()
 
 
@@ -133,29 +202,58 @@ def _in_scope(query, actor: User, unit: Unit | None):
 
 def read_people(actor: User, unit: Unit | None, as_of: date, starts: list[date],
                 hours: bool = False, reports: bool = True) -> list[PersonRow]:
-    """Everyone in the roll-up with their unit and totals, in one statement."""
+    """Everyone in the roll-up with their unit and totals, in one statement.
+
+    The statement depends on who asks, for which unit, and on the shape of the dates (which
+    month rows and day ranges to read), never on the dates themselves: those are parameters.
+    So it is built once and reused, and the database driver's prepared plan with it.
+    """
+    windows = [_Window.of(start, as_of) for start in starts]
+    scope = (actor.id, actor.role, actor.unit_id, actor.unit.path if actor.unit else None,
+             unit.path if unit is not None else None)
+    statement = _people_statement(scope, tuple(w.shape for w in windows), hours, reports,
+                                  actor, unit)
+    params = {"as_of": as_of, "year": as_of.year, "year_start": date(as_of.year, 1, 1),
+              "year_end": date(as_of.year, 12, 31)}
+    for i, window in enumerate(windows):
+        params.update(window.params(f"w{i}"))
+    make = tuple.__new__
+    return [make(PersonRow, row)
+            for row in db.session.connection().execute(statement, params)]
+
+
+_statements: dict[tuple, object] = {}
+
+
+def _people_statement(scope: tuple, shapes: tuple, hours: bool, reports: bool, actor: User,
+                      unit: Unit | None):
+    """The roll-up's one statement for a scope and date shapes (kept; see ``read_people``)."""
+    key = (scope, shapes, hours, reports)
+    if key in _statements:
+        return _statements[key]
     people = _in_scope(select(User.id).join(Unit, User.unit_id == Unit.id), actor, unit)
-    everyone = unit is None and actor.role == "admin" and actor.unit_id is None
-    if everyone:  # the derived tables need no filter; the outer query still has one
-        people = None
-    special = _special(people, as_of)
+    if unit is None and actor.role == "admin" and actor.unit_id is None:
+        people = None  # everyone: the derived tables need no filter; the outer query has one
+    special = _special(people)
     columns = [User.id, User.name, User.username, User.role, User.unit_id, User.active_from,
                User.active_until, Unit.code, Unit.name, Unit.path, special.c.uid.is_not(None)]
     query = select(User).join(Unit, User.unit_id == Unit.id).outerjoin(
         special, special.c.uid == User.id)
-    for start in starts:
-        parts = [_credits_between(people, start, as_of, seconds=False),
-                 _credits_between(people, start, as_of, seconds=True) if hours else None,
-                 _reports_between(people, start, as_of) if reports else None]
+    for i, shape in enumerate(shapes):
+        parts = [_credits_between(people, f"w{i}", shape, seconds=False),
+                 _credits_between(people, f"w{i}", shape, seconds=True) if hours else None,
+                 _reports_between(people, f"w{i}") if reports else None]
         for part in parts:
             if part is None:
                 columns.append(literal(0))
                 continue
             query = query.outerjoin(part, part.c.uid == User.id)
             columns.append(func.coalesce(part.c.total, 0))
-    query = _in_scope(query.with_only_columns(*columns), actor, unit)
-    return [PersonRow(*row[:10], bool(row[10]), tuple(row[11:]))
-            for row in db.session.execute(query)]
+    statement = _in_scope(query.with_only_columns(*columns), actor, unit)
+    if len(_statements) > 256:
+        _statements.clear()
+    _statements[key] = statement
+    return statement
 
 
 def _county_of(rows: list[PersonRow], ruleset) -> dict[str, str | None]:
@@ -198,47 +296,77 @@ def _rollup(actor: User, unit: Unit | None, as_of: date,
     slow = bool(all_rules - fast)
     exact = _exact_facts([p for p in people if slow or p.special or p.active_from
                           or p.active_until], all_rules, as_of)
-    plan: dict = {}
-    results_cache: dict = {}
+    plans: dict = {}
     rows = []
-    for person in sorted(people, key=lambda p: (p.unit_code, pinyin_key(p.name), p.name, p.id)):
-        book = ruleset.for_county(counties.get(person.unit_path))
+    by_county = bool(ruleset.by_county)
+    for person in sorted(people, key=_order):
+        book = ruleset.for_county(counties.get(person.unit_path)) if by_county else ruleset.default
         if person.id in exact:
             results = _exact_results(person, book, exact[person.id], calendar, as_of)
         else:
-            key = (id(book), person.role)
-            if key not in plan:
-                plan[key] = _frames(book.rules_for(person.role), person.role, fast, starts,
-                                    calendar, as_of)
-            results = [_cached_result(results_cache, shape, rule, index, person)
-                       for rule, shape, index in plan[key]]
+            plan = plans.get((id(book), person.role))
+            if plan is None:
+                plan = plans[id(book), person.role] = _plan(book, person.role, starts,
+                                                            calendar, as_of)
+            results = [_shared_result(step, person) for step in plan]
         if results:
             rows.append((person, results))
     return rows
 
 
-def _frames(rules: list[Rule], role: str, fast, starts, calendar, as_of):
-    """(rule, frame, index of its sums) for the rules that apply to the role."""
+def _order(person: PersonRow) -> tuple:
+    """RULES.md §6: by unit code, then the name's pinyin (the name and id break ties)."""
+    return person.unit_code, pinyin_key(person.name), person.name, person.id
+
+
+@dataclass(slots=True)
+class _Step:
+    """One rule for everyone sharing a frame: which column of a person's row it reads, in what
+    unit, and the results already made (people with the same sum share one)."""
+    frame: object
+    column: int
+    per_unit: int
+    made: dict
+
+
+_COLUMN = {"village_days": (0, 2), "village_hours": (1, 3600), "thematic_reports": (2, 1)}
+
+
+_plans: dict[tuple, tuple] = {}
+
+
+def _plan(book, role: str, starts: list[date], calendar, as_of: date) -> list[_Step]:
+    """The steps for the rules of the book that apply to the role.
+
+    Frames and results are pure functions of the rule, the role, the calendar and the date, so
+    a plan is kept for the next roll-up with the same ones (a supervisor's overview is read
+    again and again on the same day); only the sums come fresh from the database each time.
+    """
+    key = (id(book), role, tuple(starts), id(calendar), as_of)
+    kept = _plans.get(key)
+    if kept is not None and kept[0] is book and kept[1] is calendar:
+        return kept[2]
     planned = []
-    for rule in rules:
+    for rule in book.rules_for(role):
         shape = frame(rule, Person(role), (), calendar, as_of)
         if shape is not None:
-            planned.append((rule, shape, starts.index(shape.period.start)))
+            offset, per_unit = _COLUMN[rule.metric]
+            at = SUMS_AT + 3 * starts.index(shape.period.start) + offset
+            planned.append(_Step(shape, at, per_unit, {}))
+    if len(_plans) >= 64:
+        _plans.clear()
+    _plans[key] = (book, calendar, planned)
     return planned
 
 
-def _cached_result(cache: dict, shape, rule: Rule, index: int, person: PersonRow) -> RuleResult:
-    halves, seconds, reports = person.sums[3 * index:3 * index + 3]
-    if rule.metric == "thematic_reports":
-        key = (id(shape), "n", reports)
-    elif rule.metric == "village_days":
-        key = (id(shape), "h", halves)
-    else:
-        key = (id(shape), "s", seconds)
-    if key not in cache:
-        actual = Fraction(key[2], {"n": 1, "h": 2, "s": 3600}[key[1]])
-        cache[key] = shape.result(actual)
-    return cache[key]
+def _shared_result(step: _Step, person: PersonRow) -> RuleResult:
+    value = person[step.column]
+    made = step.made.get(value)
+    if made is None:
+        if len(step.made) >= 100_000:  # hours in seconds can take many values: stay bounded
+            step.made.clear()
+        made = step.made[value] = step.frame.result(Fraction(value, step.per_unit))
+    return made
 
 
 def _exact_facts(people: list[PersonRow], rules: set[Rule], as_of: date) -> dict:

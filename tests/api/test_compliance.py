@@ -332,7 +332,8 @@ def test_the_roll_up_agrees_with_each_persons_own_results(client, org):
                json={"village_days": 3, "reports": 1}, headers=token_for(client, org.admin))
     late = make_user(org.town2, name="孙新", role="cadre", active_from=date(2026, 7, 1))
     stay(client, token_for(client, late), org.village2, recent_weekday(2), 7)
-    for as_of in (datetime.now(CST).date(), date(2026, 6, 30), date(2026, 3, 4)):
+    for as_of in (datetime.now(CST).date(), date(2026, 6, 30), date(2026, 3, 4),
+                  date(2026, 1, 15), date(2026, 1, 31), date(2026, 2, 1), date(2026, 6, 30)):
         _, rows = unit_rows(org.root, "341122", as_of)
         assert rows
         for row, results in rows:
