@@ -54,6 +54,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import requests  # noqa: E402
 
+from tests.live import fresh_postgres_database  # noqa: E402
 from tests.server_process import zaicun_serve  # noqa: E402
 
 PG_ADMIN = os.environ.get("ZAICUN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -103,15 +104,8 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'load.sqlite3'}"
         return
-    import psycopg
-    name = f"zaicun_load_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(PG_ADMIN) as url:
+        yield url
 
 
 def build_county(url: str, cadres: int, townships: int) -> list[Cadre]:

@@ -208,7 +208,8 @@ def measure_actual(rule: Rule, facts: Facts, span: Period, calendar: WorkingCale
         return Fraction(_ledger(rule, facts, zone, thresholds).seconds(span), 3600)
     if rule.metric == "thematic_reports":
         return Fraction(sum(1 for d in facts.report_dates if _in(d, span)))
-    visits = [v for v in _visits_for(rule, facts) if _in(v.stay.start.astimezone(zone).date(), span)]
+    visits = [v for v in _visits_for(rule, facts)
+              if _in(v.stay.start.astimezone(zone).date(), span)]
     if rule.metric == "visits":
         return Fraction(len(visits))
     if rule.metric == "households_visited":

@@ -76,7 +76,8 @@ def _text(spec: dict, key: str, where: str) -> str:
 
 
 def parse_target(spec, where: str) -> Target:
-    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("count", "fraction"):
+    if (not isinstance(spec, dict) or len(spec) != 1
+            or next(iter(spec)) not in ("count", "fraction")):
         raise RuleError(f"{where}: must be {{count = N}} or {{fraction = \"a/b\"}}")
     kind, value = next(iter(spec.items()))
     return Target(kind, _fraction(value, f"{where}.{kind}"))

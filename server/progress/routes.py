@@ -1,5 +1,4 @@
 """Compliance, the per-day breakdown, roll-ups, exports, absences, balances and calendars."""
-from flask import request
 from flask_smorest import Blueprint
 
 from .. import policy
@@ -8,6 +7,7 @@ from ..messages import prefers_english
 from ..org.services import get_user_for_org
 from ..visits.services import rulebook_for
 from . import export, services
+from .coverage import linked_village_coverage
 from ..uploads import CSV_UPLOAD, uploaded_text
 from .schemas import (AbsenceCreateSchema, AbsenceQuerySchema, AbsenceSchema,
                       CalendarLoadedSchema, ComplianceQuerySchema, DaysQuerySchema, DaysSchema,
@@ -77,18 +77,27 @@ def rollup(args) -> dict:
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
     unit, rows = services.unit_rows(current_user(), args.get("unit_code"), as_of)
     calendar = services.working_calendar().kind(as_of.year)
-    return {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
-            "year": as_of.year, "as_of": as_of, "calendar": calendar,
-            "rows": [{"user": person.summary(),
-                      "rules": [services.result_dict(r) for r in results]}
-                     for person, results in rows]}
+    answer = {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
+              "year": as_of.year, "as_of": as_of, "calendar": calendar,
+              "rows": [{"user": person.summary(),
+                        "rules": [services.result_dict(r) for r in results]}
+                       for person, results in rows]}
+    if args.get("include") == "coverage":
+        coverage = linked_village_coverage([person for person, _ in rows], as_of)
+        for row in answer["rows"]:
+            row["coverage"] = coverage[row["user"]["id"]]
+    return answer
 
 
 @blp.route("/compliance", methods=["GET"])
 @blp.arguments(RollupQuerySchema, location="query")
 @blp.response(200, RollupSchema)
 def get_rollup(args):
-    """One row per person in the unit or below, sorted by unit code and the name's pinyin."""
+    """One row per person in the unit or below, sorted by unit code and the name's pinyin.
+
+    ``include=coverage`` adds each row's linked-village coverage: of the villages linked to
+    the person, how many they visited (a counting visit) in the year up to ``as_of``.
+    """
     return rollup(args)
 
 

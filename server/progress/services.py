@@ -135,7 +135,8 @@ def day_breakdown(user: User, year: int) -> list[dict]:
     start, end = _utc_bounds(first, last)
     for visit in db.session.scalars(select(Visit).where(
             Visit.user_id == user.id, Visit.check_in_at < end,
-            (Visit.check_out_at.is_(None)) | (Visit.check_out_at > start)).order_by(Visit.check_in_at)):
+            (Visit.check_out_at.is_(None)) | (Visit.check_out_at > start))
+            .order_by(Visit.check_in_at)):
         last_day = local_date(visit.check_out_at) if visit.check_out_at else local_date(
             visit.check_in_at)
         day = max(local_date(visit.check_in_at), first)

@@ -153,7 +153,8 @@ def successor(visit: Visit) -> Visit | None:
 
 def _travel_flag(visit: Visit, before: Visit | None, book: Rulebook) -> set[str]:
     fix = _check_out_fix(before) if before is not None else None
-    return {"impossible_travel"} if F.is_impossible_travel(fix, _check_in_fix(visit), book) else set()
+    travelled_too_fast = F.is_impossible_travel(fix, _check_in_fix(visit), book)
+    return {"impossible_travel"} if travelled_too_fast else set()
 
 
 def _settle_status(visit: Visit, book: Rulebook) -> None:
@@ -512,7 +513,8 @@ def load_visit(actor: User, ref: str) -> Visit:
     return visit
 
 
-def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+def local_day_bounds(first: date | None,
+                     last: date | None) -> tuple[datetime | None, datetime | None]:
     """UTC bounds for local dates ``first``..``last`` inclusive."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     start = datetime.combine(first, time(0), zone) if first else None

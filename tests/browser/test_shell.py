@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect
 
 from .conftest import log_in, wait_for_script
 
