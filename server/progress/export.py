@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, send_file
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 
 STATUS_WORDS = {
@@ -73,9 +75,10 @@ def xlsx_bytes(data: dict, english: bool) -> bytes:
     """A workbook with a sheet per rule, header frozen, statuses coloured and in words."""
     book = Workbook()
     book.remove(book.active)
+    taken: set[str] = set()
     for rule_id, title in _rules(data) or [("-", "-")]:
-        sheet = book.create_sheet(title=title[:31])
-        sheet.append([_title(data, english)])
+        sheet = book.create_sheet(title=_sheet_title(title, taken))
+        sheet.append([_number(_title(data, english))])
         sheet["A1"].font = Font(bold=True)
         sheet.append([en if english else zh for _, zh, en, _ in COLUMNS])
         for cell in sheet[2]:
@@ -96,7 +99,23 @@ def xlsx_bytes(data: dict, english: bool) -> bytes:
 
 
 def _number(value):
+    """A cell's value: decimals as numbers; text without the control characters an xlsx
+    file cannot hold (a name may carry one; the sheet shows U+FFFD in its place)."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return float(value) if hasattr(value, "as_tuple") else value
+
+
+def _sheet_title(title: str, taken: set[str]) -> str:
+    """A valid, unique sheet name: at most 31 characters, none of []:*?/\\ ."""
+    base = (re.sub(r"[\[\]:*?/\\]", "_", ILLEGAL_CHARACTERS_RE.sub("", title)).strip("'")
+            or "-")[:31]
+    name, n = base, 2
+    while name.lower() in taken:
+        suffix = f" ({n})"
+        name, n = base[:31 - len(suffix)] + suffix, n + 1
+    taken.add(name.lower())
+    return name
 
 
 def csv_bytes(data: dict, english: bool) -> bytes:

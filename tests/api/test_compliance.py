@@ -170,6 +170,17 @@ def test_the_xlsx_export_carries_the_same_numbers_as_the_api(client, org):
     assert {r[6] for r in rows} <= {"已达标", "进度正常", "有风险", "落后", "未达标"}
 
 
+def test_a_name_with_a_control_character_still_exports_to_xlsx(client, org):
+    """xlsx cannot hold control characters: the name is written with U+FFFD, never a 500."""
+    make_user(org.town, name="王\x01五", role="cadre")
+    sup = token_for(client, org.supervisor)
+    response = client.get("/api/v1/compliance/export?unit_code=341122&format=xlsx", headers=sup)
+    assert response.status_code == 200
+    names = [row[1] for row in load_workbook(io.BytesIO(response.data))["在村工作时间"]
+             .iter_rows(min_row=3, values_only=True)]
+    assert "王\ufffd五" in names
+
+
 def test_the_csv_export_is_long_form_utf8_with_bom(client, org):
     sup = token_for(client, org.supervisor)
     response = client.get("/api/v1/compliance/export?unit_code=341122100&format=csv",
