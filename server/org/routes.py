@@ -123,8 +123,9 @@ def post_user(args):
 @blp.route("/users/<int:user_id>", methods=["GET"])
 @blp.response(200, UserSchema)
 def get_user(user_id):
-    """Show one user."""
-    return user_dict(get_user_for_org(require_org_reader(), user_id))
+    """Show one user, with the codes of the villages they are linked to."""
+    user = get_user_for_org(require_org_reader(), user_id)
+    return {**user_dict(user), "linked_village_codes": [v.code for v in user.linked_villages]}
 
 
 @blp.route("/users/<int:user_id>", methods=["PATCH"])

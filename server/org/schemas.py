@@ -106,6 +106,8 @@ class UserSchema(Schema):
     active_until = fields.Date(allow_none=True)
     active = fields.Boolean()
     must_change_password = fields.Boolean()
+    # Only when one user is fetched (GET /users/<id>): what the linked-villages editor starts from.
+    linked_village_codes = fields.List(fields.String())
 
 
 class LinkedVillagesSchema(Schema):

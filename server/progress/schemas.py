@@ -12,11 +12,16 @@ class ComplianceQuerySchema(Schema):
     as_of = Day()
 
 
-class RollupQuerySchema(ComplianceQuerySchema):
+class UnitQuerySchema(ComplianceQuerySchema):
     unit_code = fields.String(validate=UNIT_CODE)
 
 
-class ExportQuerySchema(RollupQuerySchema):
+class RollupQuerySchema(UnitQuerySchema):
+    include = fields.String(validate=validate.OneOf(["coverage"]), metadata={
+        "description": "coverage: add each row's linked-village coverage (visited/linked)"})
+
+
+class ExportQuerySchema(UnitQuerySchema):
     format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
 
 
@@ -58,9 +63,15 @@ class PersonComplianceSchema(Schema):
     rules = fields.List(fields.Nested(RuleResultSchema))
 
 
+class CoverageSchema(Schema):
+    visited = fields.Integer(metadata={"description": "linked villages with a counting visit"})
+    linked = fields.Integer(metadata={"description": "villages linked to the person"})
+
+
 class RollupRowSchema(Schema):
     user = fields.Nested(PersonSummarySchema)
     rules = fields.List(fields.Nested(RuleResultSchema))
+    coverage = fields.Nested(CoverageSchema, metadata={"description": "with include=coverage"})
 
 
 class RollupSchema(Schema):

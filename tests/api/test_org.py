@@ -397,6 +397,18 @@ def test_an_admin_replaces_a_persons_linked_villages(client, org):
     assert {v["code"] for v in response.get_json()["linked_villages"]} == {org.village.code}
 
 
+def test_one_user_read_names_the_villages_they_are_linked_to(client, org):
+    put_links(client, as_(client, org, "admin"), org.colleague,
+              [org.village_b.code, org.village.code])
+    for reader in ("admin", "supervisor"):
+        shown = client.get(f"/api/v1/users/{org.colleague.id}",
+                           headers=as_(client, org, reader)).get_json()
+        assert sorted(shown["linked_village_codes"]) == sorted([org.village.code,
+                                                                org.village_b.code])
+    listed = client.get("/api/v1/users", headers=as_(client, org, "admin")).get_json()
+    assert all("linked_village_codes" not in u for u in listed)   # one user's read only
+
+
 @pytest.mark.parametrize("village_codes, field", [
     (["341122101201"], "village_codes.0"),                   # 西村 is in 西镇
     (["341122100201", "341123100201"], "village_codes.1"),   # 北村 next door

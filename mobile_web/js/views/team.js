@@ -1,5 +1,5 @@
 // 班子 (secretaries): each member's status for each rule, in the order the server gives (by
-// unit and name, never ranked).
+// unit and name, never ranked); names open the console's person page, the township its page.
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import * as fmt from '../format.js';
@@ -9,7 +9,8 @@ import { chip, quantity, ruleTitle, title, updatedNote } from './common.js';
 export function teamView() {
   const team = state.team;
   return h('div', { class: 'screen team' },
-    title(t('team_title'), team && team.unit_name ? h('span', { class: 'muted' }, ` · ${team.unit_name}`) : null),
+    title(t('team_title'), team && team.unit_name ? [' · ', h('a', { class: 'team-unit',
+      href: `#/console/township/${encodeURIComponent(team.unit_code)}` }, team.unit_name)] : null),
     team ? h('p', { class: 'muted' }, t('as_of', { date: fmt.dayLabel(`${team.as_of}T12:00:00+08:00`) })) : null,
     !team ? h('p', { class: 'muted' }, t(state.loading ? 'loading' : 'progress_unknown'))
       : h('ul', { class: 'team-list' }, team.rows.map(member)),
@@ -18,7 +19,8 @@ export function teamView() {
 
 function member(row) {
   return h('li', { class: 'card member' },
-    h('h3', {}, row.user.name, h('span', { class: 'muted' }, ` · ${t(`role_${row.user.role}`)}`)),
+    h('h3', {}, h('a', { href: `#/console/person/${row.user.id}` }, row.user.name),
+      h('span', { class: 'muted' }, ` · ${t(`role_${row.user.role}`)}`)),
     h('dl', { class: 'member-rules' }, row.rules.map((r) => h('div', { class: 'member-rule' },
       h('dt', {}, ruleTitle(r)),
       h('dd', {}, h('span', { class: 'figure' }, fmt.number(r.actual, 2), ' / ', quantity(r.target, r.measure)),

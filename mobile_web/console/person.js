@@ -1,0 +1,244 @@
+// A person: a calendar heat map of the year's village days, village days per month, the rule
+// results, one month's visits with flags, distance and review history, the thematic reports and
+// the absences. Raw coordinates are never shown (a secretary does not even receive colleagues').
+import { h } from '../js/dom.js';
+import { t, getLang, addWords } from '../js/i18n.js';
+import * as api from '../js/api.js';
+import * as fmt from '../js/format.js';
+import { state } from '../js/store.js';
+import { chip, flagWords, ruleCard, title } from '../js/views/common.js';
+import { heatMap, monthBars, monthlyTotals } from './charts.js';
+import { asOfLine, load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
+
+addWords({
+  'zh-CN': {
+    person_back: '返回{unit}',
+    person_rules: '考核情况',
+    person_heat: '全年在村日历',
+    person_heat_total: '{year} 年共在村 {n} 天',
+    person_bars: '每月在村天数',
+    person_bars_hint: '点柱子查看那个月的走访。',
+    person_visits: '{month}的走访',
+    person_visits_none: '这个月没有走访记录。',
+    person_month: '月份',
+    person_distance: '距村部 {d}',
+    person_households: '入户 {n} 户',
+    person_explanation: '本人说明：',
+    person_history: '审核记录',
+    person_history_none: '没有记录。',
+    person_history_failed: '没有取到审核记录。',
+    person_system: '系统',
+    person_reports: '专题汇报',
+    person_reports_none: '今年没有专题汇报。',
+    person_absences: '请假、培训、公务',
+    person_absences_none: '今年没有登记。',
+    person_counts_as_village: '视同在村',
+    person_to_review: '审核这个人的走访',
+    person_to_absences: '为这个人登记请假',
+    absence_leave: '请假',
+    absence_training: '培训',
+    absence_official_duty: '公务',
+    event_created: '签到',
+    event_checked_out: '签退',
+    event_explained: '补充说明',
+    event_withdrawn: '撤回',
+    event_village_changed: '更换村',
+    event_reevaluated: '系统重新核查',
+    event_approve: '通过',
+    event_reject: '驳回',
+    event_reopen: '重新审核',
+  },
+  en: {
+    person_back: 'Back to {unit}',
+    person_rules: 'Results',
+    person_heat: 'Village days this year',
+    person_heat_total: '{n} village days in {year}',
+    person_bars: 'Village days per month',
+    person_bars_hint: 'Pick a bar to list that month’s visits.',
+    person_visits: 'Visits in {month}',
+    person_visits_none: 'No visits this month.',
+    person_month: 'Month',
+    person_distance: '{d} from the village office',
+    person_households: '{n} households',
+    person_explanation: 'Their explanation: ',
+    person_history: 'Review history',
+    person_history_none: 'Nothing recorded.',
+    person_history_failed: 'The review history did not come.',
+    person_system: 'System',
+    person_reports: 'Thematic reports',
+    person_reports_none: 'No thematic reports this year.',
+    person_absences: 'Leave, training and official duty',
+    person_absences_none: 'None this year.',
+    person_counts_as_village: 'counts as village work',
+    person_to_review: 'Review this person’s visits',
+    person_to_absences: 'Enter leave for this person',
+    absence_leave: 'Leave',
+    absence_training: 'Training',
+    absence_official_duty: 'Official duty',
+    event_created: 'Checked in',
+    event_checked_out: 'Checked out',
+    event_explained: 'Explained',
+    event_withdrawn: 'Withdrawn',
+    event_village_changed: 'Village changed',
+    event_reevaluated: 'Re-checked by the system',
+    event_approve: 'Approved',
+    event_reject: 'Rejected',
+    event_reopen: 'Reopened',
+  },
+});
+
+export async function render(ctx) {
+  try {
+    return await person(ctx);
+  } catch (err) {
+    return refusedPage(err);
+  }
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+async function person(ctx) {
+  const id = encodeURIComponent(ctx.params.id);
+  const chosen = period(ctx.query);
+  const results = await load(`/compliance/users/${id}?${periodQuery(chosen)}`);
+  const year = results.year;
+  const month = Number(ctx.query.get('month')) || Number(results.as_of.slice(5, 7));
+  const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const [days, visits, reports, absences] = await Promise.all([
+    load(`/compliance/users/${id}/days?year=${year}`),
+    loadAll(`/visits?user_id=${id}&from=${year}-${pad(month)}-01&to=${year}-${pad(month)}-${pad(last)}`),
+    load(`/reports?user_id=${id}&year=${year}`),
+    load(`/absences?user_id=${id}&year=${year}`)]);
+  const user = results.user;
+  const totals = monthlyTotals(days.days);
+  return h('div', { class: 'person' },
+    h('p', { class: 'crumbs' }, h('a', { href: `#/console/township/${encodeURIComponent(user.unit_code)}?year=${year}` },
+      t('person_back', { unit: user.unit_name }))),
+    title(user.name, h('span', { class: 'muted' }, ` · ${t(`role_${user.role}`)} · ${user.unit_name}`)),
+    h('div', { class: 'console-bar' }, periodControls(ctx, results.as_of), actions(ctx, user)),
+    asOfLine(results),
+    h('section', { class: 'person-rules' }, h('h3', { class: 'section-title' }, t('person_rules')),
+      h('div', { class: 'rule-cards' }, results.rules.map(ruleCard))),
+    h('section', { class: 'card heat' },
+      h('div', { class: 'rule-head' }, h('h3', {}, t('person_heat')),
+        h('span', { class: 'muted heat-total' }, t('person_heat_total', { year, n: fmt.number(totals.reduce((a, b) => a + b, 0), 1) }))),
+      h('div', { class: 'chart-wrap' }, heatMap(year, days.days)), legend()),
+    h('section', { class: 'card bars' },
+      h('div', { class: 'rule-head' }, h('h3', {}, t('person_bars')),
+        h('span', { class: 'hint' }, t('person_bars_hint'))),
+      h('div', { class: 'chart-wrap' }, monthBars(year, totals, { selected: month,
+        onPick: (m) => ctx.go({ month: m }) }))),
+    visitsSection(ctx, year, month, visits),
+    reportsSection(reports),
+    absencesSection(absences));
+}
+
+/** Where the work pages take over: the review queue and absences, for those who use them. */
+function actions(ctx, user) {
+  const links = [];
+  if (ctx.user.role === 'supervisor') {
+    links.push(h('a', { class: 'button secondary small', href: `#/console/review?user_id=${user.id}` }, t('person_to_review')));
+  }
+  if (['supervisor', 'admin'].includes(ctx.user.role)) {
+    links.push(h('a', { class: 'button secondary small', href: `#/console/absences?user_id=${user.id}` }, t('person_to_absences')));
+  }
+  return links.length ? h('div', { class: 'row person-actions' }, links) : null;
+}
+
+function legend() {
+  const key = (kind, word) => [h('span', { class: `heat-key ${kind}`, 'aria-hidden': 'true' }), t(word)];
+  return h('p', { class: 'cal-legend heat-legend' },
+    key('full', 'legend_full'), key('half', 'legend_half'), key('some', 'legend_some'));
+}
+
+function visitsSection(ctx, year, month, visits) {
+  const monthId = 'person-month';
+  return h('section', { class: 'card person-visits' },
+    h('div', { class: 'rule-head' },
+      h('h3', {}, t('person_visits', { month: fmt.monthLabel(year, month) })),
+      h('div', { class: 'field inline' }, h('label', { for: monthId }, t('person_month')),
+        h('select', { id: monthId, onchange: (e) => ctx.go({ month: e.target.value }) },
+          Array.from({ length: 12 }, (_, i) => h('option', { value: i + 1, selected: i + 1 === month },
+            fmt.monthLabel(year, i + 1)))))),
+    visits.length ? h('ul', { class: 'visit-list' }, visits.map(visitItem))
+      : h('p', { class: 'muted' }, t('person_visits_none')));
+}
+
+function activityName(id) {
+  const found = state.rules && state.rules.activities.find((a) => a.id === id);
+  if (!found) return id;
+  return getLang() === 'en' ? found.en : found.zh;
+}
+
+function visitItem(v) {
+  const out = v.check_out ? v.check_out.at : null;
+  const seconds = out ? (new Date(out) - new Date(v.check_in.at)) / 1000 : null;
+  const words = flagWords(v);
+  return h('li', { class: 'visit', 'data-visit': v.id },
+    h('div', { class: 'visit-head' }, h('strong', {}, v.village_name), chip(v.status)),
+    h('p', {}, fmt.dayLabel(v.check_in.at), ' ', fmt.clock(v.check_in.at), '–',
+      out ? fmt.clock(out) : t('not_checked_out'),
+      seconds != null ? [' · ', h('span', { class: 'muted nowrap' }, fmt.duration(seconds))] : null),
+    h('p', { class: 'muted meta' },
+      v.distance_m != null ? h('span', { class: 'distance' }, t('person_distance', { d: fmt.distance(v.distance_m) })) : null,
+      v.activity ? h('span', {}, ` · ${activityName(v.activity)}`) : null,
+      v.households ? h('span', {}, ` · ${t('person_households', { n: v.households })}`) : null),
+    words.length ? h('p', { class: 'flags' }, h('span', { 'aria-hidden': 'true' }, '⚑ '), words.join(' · ')) : null,
+    v.note ? h('p', { class: 'quote' }, t('note'), '：', v.note) : null,
+    v.explanation ? h('p', { class: 'quote' }, t('person_explanation'), v.explanation) : null,
+    v.review_comment ? h('p', { class: 'quote' }, t('review_comment'), v.review_comment) : null,
+    history(v));
+}
+
+/** The visit's audit trail, read when opened. */
+function history(v) {
+  const list = h('div', { class: 'history-body' });
+  let loaded = false;
+  const details = h('details', { class: 'history', 'data-history': v.id,
+    ontoggle: async () => {
+      if (!details.open || loaded) return;
+      loaded = true;
+      list.replaceChildren(h('p', { class: 'muted' }, t('loading')));
+      const res = await api.get(`/visits/${v.id}/events`).catch(() => null);
+      if (!res || !res.ok) {
+        loaded = false;
+        list.replaceChildren(h('p', { class: 'error' }, t('person_history_failed')));
+        return;
+      }
+      list.replaceChildren(res.data.length ? h('ol', { class: 'events' }, res.data.map(eventItem))
+        : h('p', { class: 'muted' }, t('person_history_none')));
+    } },
+  h('summary', {}, t('person_history')), list);
+  return details;
+}
+
+function eventItem(e) {
+  return h('li', { class: 'event', 'data-action': e.action },
+    h('span', { class: 'nowrap' }, `${fmt.dayLabel(e.at)} ${fmt.clock(e.at)}`), ' · ',
+    h('strong', {}, t(`event_${e.action}`)), ' · ', e.actor_name || t('person_system'),
+    e.to_status && e.to_status !== e.from_status ? [' · ', chip(e.to_status)] : null,
+    e.comment ? h('span', { class: 'quote-inline' }, ` “${e.comment}”`) : null);
+}
+
+function reportsSection(reports) {
+  return h('section', { class: 'card person-reports' },
+    h('h3', {}, t('person_reports')),
+    reports.length ? h('ul', { class: 'report-list' }, reports.map((r) => h('li', { class: 'report', 'data-report': r.id },
+      h('div', { class: 'visit-head' }, h('strong', {}, r.title), chip(r.status)),
+      h('p', { class: 'muted' }, fmt.dayLabel(`${r.reported_on}T12:00:00+08:00`),
+        r.category ? ` · ${t(`category_${r.category}`)}` : ''),
+      r.review_comment ? h('p', { class: 'quote' }, t('review_comment'), r.review_comment) : null)))
+      : h('p', { class: 'muted' }, t('person_reports_none')));
+}
+
+function absencesSection(absences) {
+  return h('section', { class: 'card person-absences' },
+    h('h3', {}, t('person_absences')),
+    absences.length ? h('ul', { class: 'report-list' }, absences.map((a) => h('li', { class: 'report', 'data-absence': a.id },
+      h('div', { class: 'visit-head' }, h('strong', {}, t(`absence_${a.kind}`)),
+        chip(a.status === 'approved' ? 'approved' : 'withdrawn', t(`status_${a.status === 'approved' ? 'approved' : 'withdrawn'}`))),
+      h('p', {}, fmt.dayLabel(`${a.start}T12:00:00+08:00`), ' – ', fmt.dayLabel(`${a.end}T12:00:00+08:00`),
+        a.counts_as_village_work ? h('span', { class: 'muted' }, ` · ${t('person_counts_as_village')}`) : null),
+      a.note ? h('p', { class: 'quote' }, a.note) : null)))
+      : h('p', { class: 'muted' }, t('person_absences_none')));
+}
