@@ -3,11 +3,11 @@
 // the absences. Raw coordinates are never shown (a secretary does not even receive colleagues').
 import { h } from '../js/dom.js';
 import { t, getLang, addWords } from '../js/i18n.js';
-import * as api from '../js/api.js';
 import * as fmt from '../js/format.js';
 import { state } from '../js/store.js';
-import { chip, flagWords, ruleCard, title } from '../js/views/common.js';
+import { chip, flagWords, ruleCard, title, visitSummary } from '../js/views/common.js';
 import { heatMap, monthBars, monthlyTotals } from './charts.js';
+import { visitHistory } from './history.js';
 import { asOfLine, load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
 
 addWords({
@@ -24,10 +24,6 @@ addWords({
     person_distance: '距村部 {d}',
     person_households: '入户 {n} 户',
     person_explanation: '本人说明：',
-    person_history: '审核记录',
-    person_history_none: '没有记录。',
-    person_history_failed: '没有取到审核记录。',
-    person_system: '系统',
     person_reports: '专题汇报',
     person_reports_none: '今年没有专题汇报。',
     person_absences: '请假、培训、公务',
@@ -38,15 +34,6 @@ addWords({
     absence_leave: '请假',
     absence_training: '培训',
     absence_official_duty: '公务',
-    event_created: '签到',
-    event_checked_out: '签退',
-    event_explained: '补充说明',
-    event_withdrawn: '撤回',
-    event_village_changed: '更换村',
-    event_reevaluated: '系统重新核查',
-    event_approve: '通过',
-    event_reject: '驳回',
-    event_reopen: '重新审核',
   },
   en: {
     person_back: 'Back to {unit}',
@@ -61,10 +48,6 @@ addWords({
     person_distance: '{d} from the village office',
     person_households: '{n} households',
     person_explanation: 'Their explanation: ',
-    person_history: 'Review history',
-    person_history_none: 'Nothing recorded.',
-    person_history_failed: 'The review history did not come.',
-    person_system: 'System',
     person_reports: 'Thematic reports',
     person_reports_none: 'No thematic reports this year.',
     person_absences: 'Leave, training and official duty',
@@ -75,15 +58,6 @@ addWords({
     absence_leave: 'Leave',
     absence_training: 'Training',
     absence_official_duty: 'Official duty',
-    event_created: 'Checked in',
-    event_checked_out: 'Checked out',
-    event_explained: 'Explained',
-    event_withdrawn: 'Withdrawn',
-    event_village_changed: 'Village changed',
-    event_reevaluated: 'Re-checked by the system',
-    event_approve: 'Approved',
-    event_reject: 'Rejected',
-    event_reopen: 'Reopened',
   },
 });
 
@@ -171,14 +145,9 @@ function activityName(id) {
 }
 
 function visitItem(v) {
-  const out = v.check_out ? v.check_out.at : null;
-  const seconds = out ? (new Date(out) - new Date(v.check_in.at)) / 1000 : null;
   const words = flagWords(v);
   return h('li', { class: 'visit', 'data-visit': v.id },
-    h('div', { class: 'visit-head' }, h('strong', {}, v.village_name), chip(v.status)),
-    h('p', {}, fmt.dayLabel(v.check_in.at), ' ', fmt.clock(v.check_in.at), '–',
-      out ? fmt.clock(out) : t('not_checked_out'),
-      seconds != null ? [' · ', h('span', { class: 'muted nowrap' }, fmt.duration(seconds))] : null),
+    visitSummary(v),
     h('p', { class: 'muted meta' },
       v.distance_m != null ? h('span', { class: 'distance' }, t('person_distance', { d: fmt.distance(v.distance_m) })) : null,
       v.activity ? h('span', {}, ` · ${activityName(v.activity)}`) : null,
@@ -187,37 +156,7 @@ function visitItem(v) {
     v.note ? h('p', { class: 'quote' }, t('note'), '：', v.note) : null,
     v.explanation ? h('p', { class: 'quote' }, t('person_explanation'), v.explanation) : null,
     v.review_comment ? h('p', { class: 'quote' }, t('review_comment'), v.review_comment) : null,
-    history(v));
-}
-
-/** The visit's audit trail, read when opened. */
-function history(v) {
-  const list = h('div', { class: 'history-body' });
-  let loaded = false;
-  const details = h('details', { class: 'history', 'data-history': v.id,
-    ontoggle: async () => {
-      if (!details.open || loaded) return;
-      loaded = true;
-      list.replaceChildren(h('p', { class: 'muted' }, t('loading')));
-      const res = await api.get(`/visits/${v.id}/events`).catch(() => null);
-      if (!res || !res.ok) {
-        loaded = false;
-        list.replaceChildren(h('p', { class: 'error' }, t('person_history_failed')));
-        return;
-      }
-      list.replaceChildren(res.data.length ? h('ol', { class: 'events' }, res.data.map(eventItem))
-        : h('p', { class: 'muted' }, t('person_history_none')));
-    } },
-  h('summary', {}, t('person_history')), list);
-  return details;
-}
-
-function eventItem(e) {
-  return h('li', { class: 'event', 'data-action': e.action },
-    h('span', { class: 'nowrap' }, `${fmt.dayLabel(e.at)} ${fmt.clock(e.at)}`), ' · ',
-    h('strong', {}, t(`event_${e.action}`)), ' · ', e.actor_name || t('person_system'),
-    e.to_status && e.to_status !== e.from_status ? [' · ', chip(e.to_status)] : null,
-    e.comment ? h('span', { class: 'quote-inline' }, ` “${e.comment}”`) : null);
+    visitHistory(v.id));
 }
 
 function reportsSection(reports) {

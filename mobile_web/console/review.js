@@ -6,6 +6,7 @@ import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
 import * as fmt from '../js/format.js';
 import { chip, flagWords, title } from '../js/views/common.js';
+import { visitHistory } from './history.js';
 import { busy, load, notice, problem, send, subnav, when } from './work.js';
 
 addWords({
@@ -46,24 +47,11 @@ addWords({
     review_no_explanation: '本人没有说明。',
     review_note: '备注：',
     review_past_comment: '审核意见：',
-    review_history: '审核记录',
-    review_history_empty: '没有记录。',
-    review_history_loading: '正在加载审核记录…',
     review_for_person: '只看：{name}',
     review_everyone: '显示全部人员',
     review_page: '第 {page} / {pages} 页',
     review_prev: '上一页',
     review_next: '下一页',
-    event_created: '提交走访',
-    event_checked_out: '签退',
-    event_explained: '本人说明',
-    event_withdrawn: '撤回',
-    event_village_changed: '更换村',
-    event_reevaluated: '系统重新核查',
-    event_approve: '通过',
-    event_reject: '驳回',
-    event_reopen: '重新审核',
-    event_by_system: '系统',
   },
   en: {
     review_title: 'Review',
@@ -102,24 +90,11 @@ addWords({
     review_no_explanation: 'No explanation given.',
     review_note: 'Note: ',
     review_past_comment: 'Review comment: ',
-    review_history: 'Review history',
-    review_history_empty: 'Nothing recorded.',
-    review_history_loading: 'Loading the history…',
     review_for_person: 'Only: {name}',
     review_everyone: 'Show everyone',
     review_page: 'Page {page} of {pages}',
     review_prev: 'Previous',
     review_next: 'Next',
-    event_created: 'Visit recorded',
-    event_checked_out: 'Checked out',
-    event_explained: 'Explained',
-    event_withdrawn: 'Withdrawn',
-    event_village_changed: 'Village changed',
-    event_reevaluated: 'Re-checked by the system',
-    event_approve: 'Approved',
-    event_reject: 'Rejected',
-    event_reopen: 'Reopened',
-    event_by_system: 'system',
   },
 });
 
@@ -291,7 +266,7 @@ function item(ctx, v, list) {
       h('label', { for: `review-comment-${id}` }, t('review_comment_label')), comment),
     error,
     h('div', { class: 'row review-actions' }, ACTIONS[list].map(button)),
-    history(v));
+    visitHistory(v.id, opened));
 }
 
 function facts(v) {
@@ -319,29 +294,3 @@ function facts(v) {
     v.review_comment ? h('p', { class: 'quote review-past' }, t('review_past_comment'), v.review_comment) : null);
 }
 
-/** The visit's audit trail, fetched when opened (and again on each redraw while open). */
-function history(v) {
-  const id = String(v.id);
-  const body = h('div', { class: 'review-history-body' });
-  let filling = false;
-  const fill = async () => {
-    if (filling) return;
-    filling = true;
-    body.replaceChildren(h('p', { class: 'muted' }, t('review_history_loading')));
-    const res = await send('GET', `/visits/${id}/events`);
-    if (!res.ok) { body.replaceChildren(h('p', { class: 'error' }, problem(res))); return; }
-    body.replaceChildren(res.data.length ? h('ol', { class: 'review-events' }, res.data.map((e) =>
-      h('li', { class: 'review-event', 'data-action': e.action },
-        h('span', { class: 'review-event-when' }, when(e.at)), ' ',
-        h('strong', {}, t(`event_${e.action}`)), ' · ', e.actor_name || t('event_by_system'),
-        e.to_status ? [' → ', chip(e.to_status)] : null,
-        e.comment ? h('span', { class: 'review-event-comment' }, '：', e.comment) : null)))
-      : h('p', { class: 'muted' }, t('review_history_empty')));
-  };
-  const details = h('details', { class: 'review-history', open: opened.has(id),
-    ontoggle: (e) => {
-      if (e.target.open) { opened.add(id); fill(); } else { opened.delete(id); filling = false; }
-    } }, h('summary', {}, t('review_history')), body);
-  if (opened.has(id)) fill();
-  return details;
-}

@@ -5,6 +5,7 @@ import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
 import * as api from '../js/api.js';
 import * as fmt from '../js/format.js';
+import { load } from './controls.js';
 
 addWords({
   'zh-CN': {
@@ -39,12 +40,8 @@ export async function send(method, path, body) {
   }
 }
 
-/** GET that must succeed for the page to draw; throws the server's message otherwise. */
-export async function load(path) {
-  const res = await send('GET', path);
-  if (!res.ok) throw new Error(problem(res));
-  return res.data;
-}
+/** GET that must succeed for the page to draw (a refusal is shown as the page). */
+export { load };
 
 /** The server's refusal in words: its message, then each field it named. */
 export function problem(res) {
@@ -135,15 +132,8 @@ export const when = (at) => (at ? `${fmt.dayLabel(at)} ${fmt.clock(at)}` : '–'
 /** A date as "2026年3月2日 周一" from YYYY-MM-DD. */
 export const day = (value) => (value ? fmt.dayLabel(`${value}T12:00:00+08:00`) : '–');
 
-/** A fresh client_id for an idempotent create. */
-export function newClientId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+/** A fresh client_id for an idempotent create (the phone app's own). */
+export { uuid as newClientId } from '../js/field.js';
 
 /** Sub-navigation links (filters, sections) with the current one marked. */
 export function subnav(label, items) {

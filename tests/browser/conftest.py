@@ -13,7 +13,9 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -259,3 +261,19 @@ def screenshot(page, name: str) -> None:
 
 def json_body(route_request) -> dict:
     return json.loads(route_request.post_data or "{}")
+
+
+def record_visit(live, person, start: datetime, hours: float, position: dict | None = None,
+                 village: dict = VILLAGE) -> tuple[dict, str]:
+    """A whole visit (check-in and check-out in one request) through the API, at the village
+    or at ``position`` (OUTSIDE makes it pending review); returns it and the person's token."""
+    token = live.login(person.username, person.password)
+    where = position or {"latitude": village["lat"], "longitude": village["lon"], "accuracy": 10}
+    location = {"lat": where["latitude"], "lon": where["longitude"],
+                "accuracy_m": where.get("accuracy", 10)}
+    answer = live.api("POST", "/visits", token=token, json={
+        "client_id": str(uuid.uuid4()), "village_code": village["code"],
+        "check_in": {"at": start.isoformat(), "location": location},
+        "check_out": {"at": (start + timedelta(hours=hours)).isoformat(), "location": location}})
+    assert answer.status_code == 201, answer.text
+    return answer.json(), token

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from .conftest import (OTHER_VILLAGE, OUTSIDE, PASSWORD, SCREENSHOTS, TOWNSHIP, VILLAGE,
-                       Person, log_in)
+                       Person, log_in, record_visit)
 from .test_screens import CONTROLS_TOO_SMALL_OR_UNLABELLED, CST, shown
 
 pytestmark = pytest.mark.browser
@@ -56,18 +56,6 @@ def link(live, person, *villages):
     assert answer.status_code == 200, answer.text
 
 
-def whole_visit(live, person, village, start, hours, where=None):
-    token = live.login(person.username, person.password)
-    point = where or {"lat": village["lat"], "lon": village["lon"]}
-    location = {"lat": point["lat"], "lon": point["lon"], "accuracy_m": 10}
-    answer = live.api("POST", "/visits", token=token, json={
-        "client_id": str(uuid.uuid4()), "village_code": village["code"],
-        "check_in": {"at": start.isoformat(), "location": location},
-        "check_out": {"at": (start + timedelta(hours=hours)).isoformat(), "location": location}})
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
 def morning(day: date, hour=9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=CST)
 
@@ -92,18 +80,18 @@ def county(live):
     link(live, west_cadre, WEST_VILLAGE)
 
     yesterday = today - timedelta(days=1)
-    whole_visit(live, cadre, VILLAGE, morning(yesterday), 7)                  # 1 day
-    whole_visit(live, colleague, VILLAGE, morning(yesterday), 4)              # ½ day
-    whole_visit(live, west_cadre, WEST_VILLAGE, morning(yesterday), 6.5)      # 1 day
+    record_visit(live, cadre, morning(yesterday), 7)                                   # 1 day
+    record_visit(live, colleague, morning(yesterday), 4)                               # ½ day
+    record_visit(live, west_cadre, morning(yesterday), 6.5, village=WEST_VILLAGE)     # 1 day
     early = date(today.year, 1, 5)                 # more than 7 days back: late_sync, reviewed
-    approved = whole_visit(live, cadre, VILLAGE, morning(early), 3.5)          # ½ day once approved
+    approved, _ = record_visit(live, cadre, morning(early), 3.5)       # ½ day once approved
     assert approved["status"] == "pending_review" and "late_sync" in approved["flags"]
     sup_token = live.login(supervisor.username, supervisor.password)
     decided = live.api("POST", f"/visits/{approved['id']}/review", token=sup_token,
                        json={"decision": "approve", "comment": "补录，情况属实"})
     assert decided.status_code == 200, decided.text
-    outside = {"lat": OUTSIDE["latitude"], "lon": OUTSIDE["longitude"]}
-    flagged = whole_visit(live, cadre, OTHER_VILLAGE, morning(yesterday, 17), 2, where=outside)
+    flagged, _ = record_visit(live, cadre, morning(yesterday, 17), 2, OUTSIDE,
+                              village=OTHER_VILLAGE)
     assert flagged["status"] == "pending_review" and "outside_geofence" in flagged["flags"]
     return County(supervisor, secretary, cadre, colleague, west_cadre,
                   {yesterday: 1, early: 0.5}, flagged, decided.json())

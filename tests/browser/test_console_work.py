@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import expect
 
 from .conftest import (OTHER_VILLAGE, OUTSIDE, PASSWORD, SCREENSHOTS, TOWNSHIP, VILLAGE,
-                       PageProblems)
+                       PageProblems, record_visit)
 
 pytestmark = pytest.mark.browser
 CST = timezone(timedelta(hours=8))
@@ -59,26 +59,13 @@ def console_log_in(page, who) -> None:
     page.locator("#tabs").get_by_role("link").first.wait_for()
 
 
-def record_visit(live, person, start: datetime, hours: float, where=None) -> dict:
-    """A whole visit through the API; ``where`` OUTSIDE makes it pending review."""
-    token = live.login(person.username, person.password)
-    point = where or {"latitude": VILLAGE["lat"], "longitude": VILLAGE["lon"], "accuracy": 10}
-    location = {"lat": point["latitude"], "lon": point["longitude"], "accuracy_m": point["accuracy"]}
-    answer = live.api("POST", "/visits", token=token, json={
-        "client_id": str(uuid.uuid4()), "village_code": VILLAGE["code"],
-        "check_in": {"at": start.isoformat(), "location": location},
-        "check_out": {"at": (start + timedelta(hours=hours)).isoformat(), "location": location}})
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
 def days_ago_at_nine(days: int) -> datetime:
     return (datetime.now(CST) - timedelta(days=days)).replace(hour=9, minute=0, second=0,
                                                               microsecond=0)
 
 
 def flagged_visit(live, person, days: int = 1, hours: float = 7) -> dict:
-    visit = record_visit(live, person, days_ago_at_nine(days), hours, OUTSIDE)
+    visit, _ = record_visit(live, person, days_ago_at_nine(days), hours, OUTSIDE)
     assert visit["status"] == "pending_review" and "outside_geofence" in visit["flags"]
     return visit
 
@@ -208,7 +195,7 @@ def test_a_past_decision_is_reopened_with_a_comment_and_shown_in_the_history(liv
     desk.locator(".work-subnav").get_by_role("link", name="待审核").click()
     item = review_item(desk, visit)
     item.locator("summary", has_text="审核记录").click()
-    events = item.locator(".review-event")
+    events = item.locator(".event")
     expect(events).to_have_count(3)
     expect(events.nth(1)).to_contain_text("通过")
     expect(events.nth(2)).to_contain_text("重新审核")
@@ -218,7 +205,7 @@ def test_a_past_decision_is_reopened_with_a_comment_and_shown_in_the_history(liv
 
 def test_a_verified_visit_is_rejected_with_a_reason_and_stops_counting(live, desk):
     person = live.person()
-    visit = record_visit(live, person, days_ago_at_nine(1), 7)
+    visit, _ = record_visit(live, person, days_ago_at_nine(1), 7)
     assert visit["status"] == "verified" and village_time(live, person.id)["actual"] == 1
     console_log_in(desk, staff(live, "supervisor"))
     desk.goto(f"/#/console/review?status=verified&user_id={person.id}")

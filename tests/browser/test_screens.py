@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import OUTSIDE, VILLAGE, log_in, screenshot, wait_until, waiting_badge
+from .conftest import OUTSIDE, VILLAGE, log_in, record_visit, screenshot, wait_until, waiting_badge
 
 pytestmark = pytest.mark.browser
 CST = timezone(timedelta(hours=8))
@@ -23,19 +23,6 @@ def shown(value, digits=2) -> str:
 
 def day_label(day) -> str:
     return f"{day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
-
-
-def record_visit(live, person, start, hours, position=None):
-    """A whole visit (check-in and check-out in one request) through the API."""
-    token = live.login(person.username, person.password)
-    where = position or {"latitude": VILLAGE["lat"], "longitude": VILLAGE["lon"], "accuracy": 10}
-    location = {"lat": where["latitude"], "lon": where["longitude"], "accuracy_m": where["accuracy"]}
-    answer = live.api("POST", "/visits", token=token, json={
-        "client_id": str(uuid.uuid4()), "village_code": VILLAGE["code"],
-        "check_in": {"at": start.isoformat(), "location": location},
-        "check_out": {"at": (start + timedelta(hours=hours)).isoformat(), "location": location}})
-    assert answer.status_code == 201, answer.text
-    return answer.json(), token
 
 
 def yesterday_at_nine():

@@ -22,6 +22,18 @@ export function chip(status, word) {
     word || t(`status_${status}`));
 }
 
+/** A visit's first lines: the village and its status, then the day, times and length. */
+export function visitSummary(v) {
+  const out = v.check_out ? v.check_out.at : null;
+  const seconds = out ? (new Date(out) - new Date(v.check_in.at)) / 1000 : null;
+  return [
+    h('div', { class: 'visit-head' }, h('strong', {}, v.village_name), chip(v.status)),
+    h('p', {}, fmt.dayLabel(v.check_in.at), ' ', fmt.clock(v.check_in.at), '–',
+      out ? fmt.clock(out) : t('not_checked_out'),
+      seconds != null ? [' · ', h('span', { class: 'muted nowrap' }, fmt.duration(seconds))] : null),
+  ];
+}
+
 /** A visit's flags in plain words (the distance spelled out for "outside the village"). */
 export function flagWords(visit) {
   return (visit.flags || []).map((flag) => {

@@ -4,7 +4,7 @@ import { t } from '../i18n.js';
 import * as fmt from '../format.js';
 import { state, months, monthKey, loadMonth } from '../store.js';
 import * as field from '../field.js';
-import { chip, flagWords, title } from './common.js';
+import { chip, flagWords, title, visitSummary } from './common.js';
 
 let shown = null;            // {y, m}
 const explaining = new Map(); // visit id -> draft explanation
@@ -91,14 +91,9 @@ function waitingVisits() {
 }
 
 function visitItem(v) {
-  const out = v.check_out ? v.check_out.at : null;
-  const seconds = out ? (new Date(out) - new Date(v.check_in.at)) / 1000 : null;
   const words = flagWords(v);
   return h('li', { class: 'visit', 'data-visit': v.id },
-    h('div', { class: 'visit-head' }, h('strong', {}, v.village_name), chip(v.status)),
-    h('p', {}, fmt.dayLabel(v.check_in.at), ' ', fmt.clock(v.check_in.at), '–',
-      out ? fmt.clock(out) : t('not_checked_out'),
-      seconds != null ? [' · ', h('span', { class: 'muted nowrap' }, fmt.duration(seconds))] : null),
+    visitSummary(v),
     words.length ? h('p', { class: 'flags' }, h('span', { 'aria-hidden': 'true' }, '⚑ '),
       words.join(' · ')) : null,
     v.explanation ? h('p', { class: 'quote' }, t('my_explanation'), v.explanation) : null,
