@@ -109,7 +109,7 @@ function renderHeader() {
   const failed = state.outbox.filter((i) => i.state === 'failed').length;
   replace($('#brand-name'), t('app_name'));
   const badge = $('#sync-badge');
-  badge.hidden = !state.session;
+  badge.hidden = !state.session || (!FIELD_ROLES.includes(role()) && !state.outbox.length);
   badge.className = `sync-badge ${failed ? 'bad' : waiting ? 'busy' : 'ok'}`;
   badge.setAttribute('aria-label', t('sync_badge_label'));
   replace(badge,
