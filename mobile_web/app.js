@@ -54,9 +54,23 @@ function currentScreen() {
 
 // The console draws its own pages (they fetch as they go): it is told where we are, and redraws
 // only when the address or the language changed, so its forms keep what was typed.
+// Its pages keep drafts and messages in their modules; those belong to the user who typed
+// them, so when that user logs out (or another logs in) the page is reloaded, which forgets them.
 let consoleModule = null;
+let consoleUser = null;
 async function showConsole(view, force) {
-  if (!consoleModule) consoleModule = await import('./console/console.js');
+  if (!consoleModule) {
+    try {
+      consoleModule = await import('./console/console.js');
+    } catch (err) {   // not kept on the phone: the console needs the network
+      delete view.dataset.mounted;
+      replace(view, h('div', { class: 'screen' },
+        h('h1', { class: 'screen-title', tabindex: '-1' }, t('console_needs_network')),
+        h('p', { class: 'muted' }, t('offline_banner'))));
+      return;
+    }
+    consoleUser = store.user().id;
+  }
   const screen = currentScreen();
   if (screen.console) consoleModule.show(view, screen.key, { force, user: store.user() });
 }
@@ -167,6 +181,9 @@ function onRoute() {
 
 function listen() {
   store.subscribe(render);
+  store.onSessionChange((session) => {
+    if (consoleModule && (!session || session.user.id !== consoleUser)) location.reload();
+  });
   document.addEventListener('zaicun:render', render);
   window.addEventListener('hashchange', onRoute);
   document.addEventListener('pointerdown', () => { pointerDown = true; }, true);

@@ -3,6 +3,7 @@
 // chosen, their results are shown beside the list, so the effect of an absence is visible.
 import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
+import * as fmt from '../js/format.js';
 import { chip, quantity, ruleTitle, title } from '../js/views/common.js';
 import { confirm } from '../js/views/dialogs.js';
 import { bound, busy, day, load, notice, peopleInScope, personPicker, problem, send,
@@ -32,7 +33,7 @@ addWords({
     absences_need_person: '请选择人员。',
     absences_need_dates: '请填写开始和结束日期。',
     absences_person_results: '{name} 的进度',
-    absences_result: '{actual} / {target}，截至今天应完成 {expected}',
+    absences_result: '{actual} / {target}，截至统计日应完成 {expected}',
   },
   en: {
     absences_title: 'Absences',
@@ -57,7 +58,7 @@ addWords({
     absences_need_person: 'Choose the person.',
     absences_need_dates: 'Enter the first and the last day.',
     absences_person_results: 'Progress of {name}',
-    absences_result: '{actual} / {target}; expected by today {expected}',
+    absences_result: '{actual} / {target}; expected by the as-of date {expected}',
   },
 });
 
@@ -71,9 +72,10 @@ const formNote = notice();
 const span = (a) => t('absences_span', { start: day(a.start), end: day(a.end) });
 
 export async function render(ctx) {
-  const year = Number(ctx.query.get('year')) || new Date().getFullYear();
+  if (ctx.fresh) { note.clear(); formNote.clear(); }
+  const year = Number(ctx.query.get('year')) || fmt.cst().y;
   const userId = ctx.query.get('user_id') || '';
-  if (userId && !draft.user_id) draft.user_id = userId;
+  if (userId && ctx.fresh) draft.user_id = userId;   // "enter leave for this person" means them
   const query = new URLSearchParams({ year });
   if (userId) query.set('user_id', userId);
   const [absences, people, results] = await Promise.all([

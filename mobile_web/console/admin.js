@@ -4,6 +4,7 @@
 // dialog, and kept nowhere.
 import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
+import * as fmt from '../js/format.js';
 import { chip, title } from '../js/views/common.js';
 import { confirm, modal } from '../js/views/dialogs.js';
 import { bound, busy, load, newClientId, notice, peopleInScope, personPicker, problem, rowErrors,
@@ -146,11 +147,12 @@ const drafts = {
   user: { username: '', name: '', role: 'cadre', unit_code: '' },
   radius: {},
   import: { kind: 'users', text: '' },
-  balance: { user_id: '', year: String(new Date().getFullYear()), village_days: '', reports: '0', note: '' },
-  calendar: { year: String(new Date().getFullYear() + 1), text: '' },
+  balance: { user_id: '', year: String(fmt.cst().y), village_days: '', reports: '0', note: '' },
+  calendar: { year: String(fmt.cst().y + 1), text: '' },
 };
 
 export async function render(ctx) {
+  if (ctx.fresh) for (const note of Object.values(notes)) note.clear();
   const section = SECTIONS.includes(ctx.params.section) ? ctx.params.section : 'users';
   return h('div', { class: 'work admin', 'data-section': section },
     title(t('admin_title')),
@@ -213,9 +215,14 @@ async function giveOneTimePassword(user, justCreated = false) {
     return;
   }
   const otp = res.data.one_time_password;
-  await modal(t('admin_otp_title'), (finish) => h('div', {},
+  await showOnce(t('admin_otp_title'),
     h('p', {}, t('admin_otp_text', { name: user.name, username: user.username })),
-    h('p', { class: 'admin-otp', 'data-otp': '' }, h('code', {}, otp)),
+    h('p', { class: 'admin-otp', 'data-otp': '' }, h('code', {}, otp)));
+}
+
+/** One-time passwords in a dialog: shown once, and the dialog emptied when it is closed. */
+async function showOnce(heading, ...body) {
+  await modal(heading, (finish) => h('div', {}, body,
     h('div', { class: 'dialog-actions' },
       h('button', { type: 'button', class: 'primary', onclick: () => finish(true) }, t('ok')))));
   const dialog = document.getElementById('dialog');
@@ -343,9 +350,11 @@ async function imports(ctx) {
       note.set('error', problem(res), rowErrors(res));
       return;
     }
-    note.set('ok', t('admin_imported', { n: res.data.imported }), passwordsTable(res.data.one_time_passwords));
+    note.set('ok', t('admin_imported', { n: res.data.imported }));
     draft.text = '';
     ctx.refresh();
+    const passwords = passwordsTable(res.data.one_time_passwords);
+    if (passwords) await showOnce(t('admin_otp_title'), passwords);
   };
   return h('form', { class: 'card admin-import', onsubmit: submit, novalidate: true },
     bound(draft, 'kind', t('admin_import_kind'), { id: 'admin-import-kind', tag: 'select',

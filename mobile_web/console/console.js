@@ -43,7 +43,7 @@ export async function show(el, key, { force = false, user }) {
     return;
   }
   if (!same) replace(el, page(h('p', { class: 'muted', role: 'status' }, t('loading'))));
-  const ctx = context(el, key, found.params, new URLSearchParams(query), user);
+  const ctx = context(el, key, stamp, found.params, new URLSearchParams(query), user, !same);
   let node;
   try {
     const module = await import(found.page.module);
@@ -65,15 +65,20 @@ export async function show(el, key, { force = false, user }) {
 
 /**
  * What a page gets: `params` from the address ({code}, {id}, {section}), `query` (the part after
- * '?', e.g. year and as_of), the signed-in `user`, `refresh()` to draw the page again with fresh
- * data, and `go(query)` to change the query (which redraws).
+ * '?', e.g. year and as_of), the signed-in `user`, `fresh` (true when the page is opened, false
+ * when it is redrawn: messages of an earlier visit are dropped on a fresh one), `refresh()` to
+ * draw the page again with fresh data (nothing when the user has moved on meanwhile), and
+ * `go(query)` to change the query (which redraws).
  */
-function context(el, key, params, query, user) {
+function context(el, key, stamp, params, query, user, fresh) {
   return {
     params,
     query,
     user,
-    refresh: () => show(el, key, { force: true, user }),
+    fresh,
+    refresh: () => {
+      if (el.dataset.mounted === stamp) show(el, key, { force: true, user });
+    },
     go: (changes) => {
       const next = new URLSearchParams(query);
       for (const [name, value] of Object.entries(changes)) {

@@ -1,7 +1,7 @@
 // Pieces the overview and the drill-down pages share: reading the API (a refusal becomes a
 // page that says so), the year and as-of controls, 导出, and tables that fold into cards on a
 // phone.
-import { h, newId } from '../js/dom.js';
+import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
 import * as api from '../js/api.js';
 import * as fmt from '../js/format.js';
@@ -114,8 +114,8 @@ export function periodControls(ctx, shownAsOf) {
   const now = fmt.cst();
   const years = [];
   for (let y = now.y; y >= Math.min(now.y - 2, year); y -= 1) years.push(y);
-  const yearId = newId('year');
-  const dateId = newId('as-of');
+  const yearId = 'console-year';
+  const dateId = 'console-as-of';
   const last = year === now.y ? fmt.dateKey() : `${year}-12-31`;
   return h('div', { class: 'console-controls' },
     h('div', { class: 'field inline' }, h('label', { for: yearId }, t('console_year')),
@@ -137,7 +137,7 @@ export function asOfLine(data) {
 
 /** 导出: the current view (unit, year, as-of) as xlsx or csv, downloaded by the browser. */
 export function exportControl(unitCode, data) {
-  const formatId = newId('format');
+  const formatId = 'console-format';
   const format = h('select', { id: formatId, 'data-control': 'format' },
     h('option', { value: 'xlsx' }, 'xlsx'), h('option', { value: 'csv' }, 'csv'));
   const status = h('p', { class: 'hint export-status', role: 'status' });

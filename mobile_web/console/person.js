@@ -15,7 +15,7 @@ addWords({
     person_back: '返回{unit}',
     person_rules: '考核情况',
     person_heat: '全年在村日历',
-    person_heat_total: '{year} 年共在村 {n} 天',
+    person_heat_total: '{year} 年截至统计日，走访共在村 {n} 天',
     person_bars: '每月在村天数',
     person_bars_hint: '点柱子查看那个月的走访。',
     person_visits: '{month}的走访',
@@ -39,7 +39,7 @@ addWords({
     person_back: 'Back to {unit}',
     person_rules: 'Results',
     person_heat: 'Village days this year',
-    person_heat_total: '{n} village days in {year}',
+    person_heat_total: '{n} village days from visits in {year}, up to the as-of date',
     person_bars: 'Village days per month',
     person_bars_hint: 'Pick a bar to list that month’s visits.',
     person_visits: 'Visits in {month}',
@@ -70,6 +70,7 @@ export async function render(ctx) {
 }
 
 const pad = (n) => String(n).padStart(2, '0');
+const openHistories = new Set();   // the review histories opened, kept open across redraws
 
 async function person(ctx) {
   const id = encodeURIComponent(ctx.params.id);
@@ -84,7 +85,10 @@ async function person(ctx) {
     load(`/reports?user_id=${id}&year=${year}`),
     load(`/absences?user_id=${id}&year=${year}`)]);
   const user = results.user;
-  const totals = monthlyTotals(days.days);
+  // Village days from visits up to the as-of date (the rule card beside also counts an
+  // opening balance, and absences counted as village work, as RULES.md §4 says).
+  const shown = days.days.filter((d) => d.date <= results.as_of);
+  const totals = monthlyTotals(shown);
   return h('div', { class: 'person' },
     h('p', { class: 'crumbs' }, h('a', { href: `#/console/township/${encodeURIComponent(user.unit_code)}?year=${year}` },
       t('person_back', { unit: user.unit_name }))),
@@ -96,7 +100,7 @@ async function person(ctx) {
     h('section', { class: 'card heat' },
       h('div', { class: 'rule-head' }, h('h3', {}, t('person_heat')),
         h('span', { class: 'muted heat-total' }, t('person_heat_total', { year, n: fmt.number(totals.reduce((a, b) => a + b, 0), 1) }))),
-      h('div', { class: 'chart-wrap' }, heatMap(year, days.days)), legend()),
+      h('div', { class: 'chart-wrap' }, heatMap(year, shown)), legend()),
     h('section', { class: 'card bars' },
       h('div', { class: 'rule-head' }, h('h3', {}, t('person_bars')),
         h('span', { class: 'hint' }, t('person_bars_hint'))),
@@ -156,7 +160,7 @@ function visitItem(v) {
     v.note ? h('p', { class: 'quote' }, t('note'), '：', v.note) : null,
     v.explanation ? h('p', { class: 'quote' }, t('person_explanation'), v.explanation) : null,
     v.review_comment ? h('p', { class: 'quote' }, t('review_comment'), v.review_comment) : null,
-    visitHistory(v.id));
+    visitHistory(v.id, openHistories));
 }
 
 function reportsSection(reports) {

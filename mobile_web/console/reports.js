@@ -60,7 +60,8 @@ const note = notice();
 const formNote = notice();
 
 export async function render(ctx) {
-  const year = Number(ctx.query.get('year')) || new Date().getFullYear();
+  if (ctx.fresh) { note.clear(); formNote.clear(); }
+  const year = Number(ctx.query.get('year')) || fmt.cst().y;
   const userId = ctx.query.get('user_id') || '';
   const supervisor = ctx.user.role === 'supervisor';
   const query = new URLSearchParams({ year });

@@ -115,6 +115,7 @@ let shownList = null;
 let updateCount = () => {};
 
 export async function render(ctx) {
+  if (ctx.fresh) note.clear();   // a message of an earlier visit to the queue is done with
   const list = LISTS.includes(ctx.query.get('status')) ? ctx.query.get('status') : 'pending_review';
   const userId = ctx.query.get('user_id') || '';
   const page = Math.max(1, Number(ctx.query.get('page')) || 1);

@@ -104,7 +104,7 @@ export function notice() {
 
 /** A year picker: this year and the four before it, and the year shown if outside those. */
 export function yearPicker(id, year, onchange) {
-  const now = new Date().getFullYear();
+  const now = fmt.cst().y;
   const years = [...new Set([now, now - 1, now - 2, now - 3, now - 4, Number(year)])].sort((a, b) => b - a);
   return h('div', { class: 'field' }, h('label', { for: id }, t('work_year')),
     h('select', { id, onchange: (e) => onchange(e.target.value) },

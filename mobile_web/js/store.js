@@ -32,6 +32,11 @@ export const state = {
 
 const listeners = new Set();
 export const subscribe = (fn) => listeners.add(fn);
+
+// Told once a login or a logout has finished (the new session, or none, is kept by then).
+const sessionListeners = new Set();
+export const onSessionChange = (fn) => sessionListeners.add(fn);
+const sessionChanged = () => { for (const fn of sessionListeners) fn(state.session); };
 export function emit() { for (const fn of listeners) fn(state); }
 
 /** Keep these parts of the state on the phone (nothing is kept without a session). */
@@ -118,6 +123,7 @@ export async function login(username, password) {
   await save('session');
   refresh();
   outbox.resume();
+  sessionChanged();
   return {};
 }
 
@@ -162,6 +168,7 @@ export async function logout() {
     // offline: the token is forgotten here and expires on the server by itself
   }
   await forgetEverything();
+  sessionChanged();
   return {};
 }
 

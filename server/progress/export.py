@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 STATUS_WORDS = {
     "met": ("已达标", "met"), "on_track": ("进度正常", "on track"),
-    "at_risk": ("有风险", "at risk"), "behind": ("落后", "behind"), "missed": ("未达标", "missed"),
+    "at_risk": ("稍有落后", "at risk"), "behind": ("落后", "behind"), "missed": ("未达标", "missed"),
 }
 STATUS_FILL = {"met": "C6EFCE", "on_track": "DDEBF7", "at_risk": "FFEB9C", "behind": "FFC7CE",
                "missed": "FFC7CE"}
