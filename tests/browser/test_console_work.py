@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 import requests
@@ -23,6 +23,12 @@ _staff = itertools.count(1)
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+def today() -> date:
+    """Today in China (the deployment's zone, as the server and the pages count it), whatever
+    the machine's zone; the dates of these tests are chosen from it."""
+    return datetime.now(CST).date()
+
 
 @pytest.fixture
 def desk(browser, live):
@@ -60,8 +66,7 @@ def console_log_in(page, who) -> None:
 
 
 def days_ago_at_nine(days: int) -> datetime:
-    return (datetime.now(CST) - timedelta(days=days)).replace(hour=9, minute=0, second=0,
-                                                              microsecond=0)
+    return datetime.combine(today() - timedelta(days=days), time(9), tzinfo=CST)
 
 
 def flagged_visit(live, person, days: int = 1, hours: float = 7) -> dict:
@@ -74,9 +79,18 @@ def status_of(live, visit) -> str:
     return live.api("GET", f"/visits/{visit['id']}").json()["status"]
 
 
-def village_time(live, person_id) -> dict:
-    rules = live.api("GET", f"/compliance/users/{person_id}").json()["rules"]
+def village_time(live, person_id, year: int | None = None) -> dict:
+    """The person's village_time result for `year` (by default the server's current year)."""
+    query = f"?year={year}" if year else ""
+    rules = live.api("GET", f"/compliance/users/{person_id}{query}").json()["rules"]
     return next(r for r in rules if r["rule_id"] == "village_time")
+
+
+def village_days(live, person_id, *visits) -> float:
+    """The person's village days in the years of `visits` (early in January, a visit of a few
+    days ago may fall in last year)."""
+    years = {visit["check_in"]["at"][:4] for visit in visits}
+    return sum(village_time(live, person_id, int(year))["actual"] for year in years)
 
 
 def review_item(page, visit):
@@ -91,12 +105,13 @@ def test_approving_a_flagged_visit_raises_the_persons_village_days(live, desk):
     token = live.login(person.username, person.password)
     assert live.api("POST", f"/visits/{visit['id']}/explain", token=token,
                     json={"note": "村部信号差，定位漂到了镇上"}).status_code == 200
-    assert village_time(live, person.id)["actual"] == 0
+    assert village_days(live, person.id, visit) == 0
     supervisor = staff(live, "supervisor")
+    start = days_ago_at_nine(1)
 
     console_log_in(desk, supervisor)
     expect(desk.locator("#tabs [aria-current='page']")).to_have_text("总览")   # lands there
-    desk.goto(f"/#/console/person/{person.id}")
+    desk.goto(f"/#/console/person/{person.id}?year={start.year}")
     figure = desk.locator(".rule[data-rule='village_time'] .rule-figure strong")
     expect(figure).to_have_text("0")
 
@@ -107,7 +122,6 @@ def test_approving_a_flagged_visit_raises_the_persons_village_days(live, desk):
     expect(item).to_contain_text(VILLAGE["name"])
     expect(item.locator(".review-reasons")).to_contain_text("超出村范围（距村部")
     expect(item.locator(".review-explanation")).to_have_text("本人说明：村部信号差，定位漂到了镇上")
-    start = days_ago_at_nine(1)
     expect(item.locator(".review-times")).to_contain_text(f"{start.month}月{start.day}日")
     expect(item.locator(".review-times")).to_contain_text("09:00")
     expect(item.locator(".review-times")).to_contain_text("16:00")
@@ -117,11 +131,11 @@ def test_approving_a_flagged_visit_raises_the_persons_village_days(live, desk):
     expect(desk.get_by_role("status").filter(has_text="已通过 1 条走访。")).to_be_visible()
     expect(item).to_have_count(0)
     assert status_of(live, visit) == "approved"
-    assert village_time(live, person.id)["actual"] == 1
-    days = live.api("GET", f"/compliance/users/{person.id}/days").json()["days"]
+    assert village_days(live, person.id, visit) == 1
+    days = live.api("GET", f"/compliance/users/{person.id}/days?year={start.year}").json()["days"]
     assert [(d["date"], d["credit"]) for d in days if d["credit"]] == [(start.date().isoformat(), 1)]
 
-    desk.goto(f"/#/console/person/{person.id}")
+    desk.goto(f"/#/console/person/{person.id}?year={start.year}")
     expect(desk.locator(".rule[data-rule='village_time'] .rule-figure strong")).to_have_text("1")
 
 
@@ -168,7 +182,7 @@ def test_several_visits_are_approved_at_once(live, desk):
     expect(desk.get_by_text("已通过 3 条走访。")).to_be_visible()
     expect(desk.get_by_text("没有待审核的走访。")).to_be_visible()
     assert {status_of(live, v) for v in visits} == {"approved"}
-    assert village_time(live, person.id)["actual"] == 1.5     # three days of 4 h: ½ day each
+    assert village_days(live, person.id, *visits) == 1.5     # three days of 4 h: ½ day each
 
 
 def test_a_past_decision_is_reopened_with_a_comment_and_shown_in_the_history(live, desk):
@@ -190,7 +204,7 @@ def test_a_past_decision_is_reopened_with_a_comment_and_shown_in_the_history(liv
     item.get_by_role("button", name="重新审核").click()
     expect(desk.get_by_text("已重新审核 1 条走访，回到待审核。")).to_be_visible()
     assert status_of(live, visit) == "pending_review"
-    assert village_time(live, person.id)["actual"] == 0
+    assert village_days(live, person.id, visit) == 0
 
     desk.locator(".work-subnav").get_by_role("link", name="待审核").click()
     item = review_item(desk, visit)
@@ -206,7 +220,7 @@ def test_a_past_decision_is_reopened_with_a_comment_and_shown_in_the_history(liv
 def test_a_verified_visit_is_rejected_with_a_reason_and_stops_counting(live, desk):
     person = live.person()
     visit, _ = record_visit(live, person, days_ago_at_nine(1), 7)
-    assert visit["status"] == "verified" and village_time(live, person.id)["actual"] == 1
+    assert visit["status"] == "verified" and village_days(live, person.id, visit) == 1
     console_log_in(desk, staff(live, "supervisor"))
     desk.goto(f"/#/console/review?status=verified&user_id={person.id}")
     item = review_item(desk, visit)
@@ -215,7 +229,7 @@ def test_a_verified_visit_is_rejected_with_a_reason_and_stops_counting(live, des
     item.get_by_role("button", name="驳回", exact=True).click()
     expect(desk.get_by_text("已驳回 1 条走访。")).to_be_visible()
     assert status_of(live, visit) == "rejected"
-    assert village_time(live, person.id)["actual"] == 0
+    assert village_days(live, person.id, visit) == 0
 
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (360, 640)])
@@ -243,27 +257,36 @@ def test_the_review_queue_is_usable_on_a_desk_and_a_phone(live, browser, width, 
 
 # --- reports -------------------------------------------------------------------------------------
 
-def file_report(live, secretary, title, days_ago=3) -> dict:
+def report_days() -> tuple[date, date, date]:
+    """Three past days of one year for reports: 5 and 4 days ago and yesterday — or, until
+    5 January, 27, 28 and 31 December of last year."""
+    now = today()
+    last = min(now - timedelta(days=1), date((now - timedelta(days=5)).year, 12, 31))
+    return last - timedelta(days=4), last - timedelta(days=3), last
+
+
+def file_report(live, secretary, title, on: date) -> dict:
     token = live.login(secretary.username, secretary.password)
     answer = live.api("POST", "/reports", token=token, json={
-        "client_id": str(uuid.uuid4()), "title": title,
-        "reported_on": (datetime.now(CST).date() - timedelta(days=days_ago)).isoformat()})
+        "client_id": str(uuid.uuid4()), "title": title, "reported_on": on.isoformat()})
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
-def reports_actual(live, person_id) -> float:
-    rules = live.api("GET", f"/compliance/users/{person_id}").json()["rules"]
+def reports_actual(live, person_id, year: int) -> float:
+    rules = live.api("GET", f"/compliance/users/{person_id}?year={year}").json()["rules"]
     return next(r for r in rules if r["rule_id"] == "thematic_reports")["actual"]
 
 
 def test_reports_are_acknowledged_rejected_with_a_reason_and_recorded_for_a_secretary(live, desk):
     secretary = live.person("secretary")
-    first = file_report(live, secretary, "乡村振兴专题汇报", 5)
-    second = file_report(live, secretary, "城市基层党建汇报", 4)
-    assert reports_actual(live, secretary.id) == 2
+    first_day, second_day, last_day = report_days()
+    year = last_day.year
+    first = file_report(live, secretary, "乡村振兴专题汇报", first_day)
+    second = file_report(live, secretary, "城市基层党建汇报", second_day)
+    assert reports_actual(live, secretary.id, year) == 2
     console_log_in(desk, staff(live, "supervisor"))
-    desk.goto(f"/#/console/reports?user_id={secretary.id}")
+    desk.goto(f"/#/console/reports?user_id={secretary.id}&year={year}")
     one = desk.locator(f".creports-item[data-report-id='{first['id']}']")
     two = desk.locator(f".creports-item[data-report-id='{second['id']}']")
     expect(one).to_contain_text(secretary.name)
@@ -278,40 +301,45 @@ def test_reports_are_acknowledged_rejected_with_a_reason_and_recorded_for_a_secr
     two.get_by_role("button", name="驳回").click()
     expect(two).to_contain_text("未通过")
     expect(two).to_contain_text("审核意见：内容与党建无关")
-    assert reports_actual(live, secretary.id) == 1              # rejected ones do not count
+    assert reports_actual(live, secretary.id, year) == 1        # rejected ones do not count
 
     form = desk.locator("form.creports-record")
     form.get_by_label("书记").select_option(str(secretary.id))
-    form.get_by_label("汇报日期").fill((date.today() + timedelta(days=3)).isoformat())
+    form.get_by_label("汇报日期").fill((today() + timedelta(days=3)).isoformat())
     form.get_by_label("汇报题目").fill("当面汇报：党建引领基层治理")
     form.get_by_role("button", name="提交汇报").click()
     expect(form.get_by_role("alert")).to_be_visible()                # the server: not in the future
     expect(form.get_by_label("汇报题目")).to_have_value("当面汇报：党建引领基层治理")
-    form.get_by_label("汇报日期").fill((datetime.now(CST).date() - timedelta(days=1)).isoformat())
+    form.get_by_label("汇报日期").fill(last_day.isoformat())
     form.get_by_role("button", name="提交汇报").click()
     expect(desk.get_by_text("已登记：当面汇报：党建引领基层治理")).to_be_visible()
     recorded = desk.locator(".creports-item", has_text="当面汇报：党建引领基层治理")
     expect(recorded).to_contain_text("由组织部代为登记")
     expect(form.get_by_label("汇报题目")).to_have_value("")
-    assert reports_actual(live, secretary.id) == 2
+    assert reports_actual(live, secretary.id, year) == 2
 
 
 # --- absences ------------------------------------------------------------------------------------
 
-def a_past_week() -> tuple[str, str]:
-    """Monday to Friday of an ordinary working week of this year, before today."""
-    today = datetime.now(CST).date()
-    monday = date(today.year, 3, 2) + timedelta(days=(7 - date(today.year, 3, 2).weekday()) % 7)
-    assert monday + timedelta(days=4) < today
-    return monday.isoformat(), (monday + timedelta(days=4)).isoformat()
+def a_past_week() -> tuple[int, str, str]:
+    """A year and, in it, Monday to Friday of an ordinary working week before today: the first
+    full week from 2 March (after the Spring Festival, before Qingming) of this year, or — until
+    that week is over (to about 7 March) — of last year."""
+    now = today()
+    for year in (now.year, now.year - 1):
+        march = date(year, 3, 2)
+        monday = march + timedelta(days=(7 - march.weekday()) % 7)
+        if monday + timedelta(days=4) < now:
+            return year, monday.isoformat(), (monday + timedelta(days=4)).isoformat()
+    raise AssertionError("unreachable: last year's March is always past")
 
 
 def test_absences_change_the_persons_numbers_and_can_be_withdrawn(live, desk):
     person = live.person()
-    before = village_time(live, person.id)
-    start, end = a_past_week()
+    year, start, end = a_past_week()
+    before = village_time(live, person.id, year)
     console_log_in(desk, staff(live, "supervisor"))
-    desk.goto(f"/#/console/absences?user_id={person.id}")
+    desk.goto(f"/#/console/absences?user_id={person.id}&year={year}")
     results = desk.locator(".absences-results dd[data-rule='village_time']")
     expect(results).to_contain_text(f"0 天 / {shown(before['target'])} 天")
 
@@ -329,7 +357,7 @@ def test_absences_change_the_persons_numbers_and_can_be_withdrawn(live, desk):
     form.get_by_label("结束日期").fill(end)
     form.get_by_role("button", name="登记").click()
     expect(desk.get_by_text("已登记：")).to_be_visible()
-    leave = village_time(live, person.id)
+    leave = village_time(live, person.id, year)
     assert before["target"] - leave["target"] == pytest.approx(5 / 3, abs=0.01)   # 5 working days
     expect(results).to_contain_text(f"0 天 / {shown(leave['target'])} 天")
 
@@ -337,7 +365,7 @@ def test_absences_change_the_persons_numbers_and_can_be_withdrawn(live, desk):
     item.get_by_role("button", name="撤回").click()
     desk.locator("#dialog").get_by_role("button", name="撤回").click()
     expect(item).to_contain_text("已撤回")
-    assert village_time(live, person.id)["target"] == before["target"]
+    assert village_time(live, person.id, year)["target"] == before["target"]
 
     form.get_by_label("类别").select_option("official_duty")
     form.get_by_label("开始日期").fill(start)
@@ -345,7 +373,7 @@ def test_absences_change_the_persons_numbers_and_can_be_withdrawn(live, desk):
     form.get_by_label("公务视同在村（每个工作日计 1 个在村天）").check()
     form.get_by_role("button", name="登记").click()
     expect(desk.locator(".absences-item", has_text="公务外出")).to_contain_text("视同在村")
-    duty = village_time(live, person.id)
+    duty = village_time(live, person.id, year)
     assert (duty["actual"], duty["target"]) == (5, before["target"])
     expect(results).to_contain_text(f"5 天 / {shown(before['target'])} 天")
 
@@ -446,7 +474,13 @@ def test_a_csv_import_with_a_bad_row_shows_the_row_and_imports_nothing(live, des
     desk.get_by_label("或粘贴 CSV 内容").fill(text.replace("mayor", "cadre"))
     desk.get_by_role("button", name="导入").click()
     expect(desk.get_by_text("已导入 2 行。")).to_be_visible()
-    expect(desk.locator(".admin-passwords tr")).to_have_count(2)
+    passwords = desk.get_by_role("dialog").locator(".admin-passwords tr")
+    expect(passwords).to_have_count(2)
+    desk.get_by_role("dialog").get_by_role("button", name="知道了").click()
+    expect(desk.locator(".admin-passwords")).to_have_count(0)   # shown once, then gone
+    desk.goto("/#/console/admin/users")
+    desk.goto("/#/console/admin/imports")
+    expect(desk.get_by_text("已导入 2 行。")).to_have_count(0)
     usernames = {u["username"] for u in live.api("GET", "/users").json()}
     assert {good, bad} <= usernames
 
@@ -463,7 +497,7 @@ def test_an_opening_balance_adds_to_the_years_village_days(live, desk):
     desk.get_by_label("在村天数（0.5 的倍数）").fill("10.5")
     desk.get_by_label("专题汇报次数").fill("0")
     desk.get_by_role("button", name="保存期初数").click()
-    expect(desk.get_by_text(f"已保存 {person.name} {date.today().year} 年期初数：在村 10.5 天")).to_be_visible()
+    expect(desk.get_by_text(f"已保存 {person.name} {today().year} 年期初数：在村 10.5 天")).to_be_visible()
     assert village_time(live, person.id)["actual"] == 10.5
 
 
@@ -514,3 +548,21 @@ def test_a_supervisor_cannot_open_admin_and_a_secretary_or_cadre_cannot_open_rev
         # The secretary reads the visit (same township) but may not decide it; a cadre does not see it.
         assert refused.status_code == (403 if role == "secretary" else 404), refused.text
     assert status_of(live, visit) == "pending_review"
+
+
+def test_what_one_supervisor_typed_is_gone_when_the_next_one_logs_in(live, desk):
+    """Drafts live in the console's modules; logging out reloads the page, so the next user
+    of the same browser sees none of them."""
+    first, second = staff(live, "supervisor"), staff(live, "supervisor")
+    flagged_visit(live, live.person(), days=1, hours=2)   # the queue shows its form
+    console_log_in(desk, first)
+    desk.goto("/#/console/review")
+    desk.get_by_label("批量审核意见").fill("只给第一个人看的意见")
+    desk.locator("#tabs").get_by_role("link", name="我的").click()
+    desk.get_by_role("button", name="退出登录").click()
+    expect(desk.get_by_role("button", name="登录", exact=True)).to_be_visible()
+    desk.get_by_label("用户名").fill(second["username"])   # the same page: no navigation here
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name="登录", exact=True).click()
+    desk.locator("#tabs").get_by_role("link", name="待审核").click()
+    expect(desk.get_by_label("批量审核意见")).to_have_value("")
