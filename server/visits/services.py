@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, inspect, or_, select
+from sqlalchemy import Row, bindparam, insert, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -225,26 +225,31 @@ def _open_visit(user_id: int) -> Visit | None:
 class KnownVisits:
     """What a new check-in must know of the person's visits."""
     own: Visit | None      # the visit stored under this client_id: the request is a replay
-    open: Visit | None     # the open visit, which a new open one may not join
-    before: Visit | None   # the visit this check-in follows, for the travel check
+    open: Row | None       # the open visit (its client_id), which a new open one may not join
+    before: Row | None     # the visit this check-in follows (its check-out), for the travel check
 
 
-KNOWN_VISITS = _with_village(Visit.user_id == bindparam("user_id"), or_(
-    Visit.client_id == bindparam("client_id"), Visit.status == "open",
-    Visit.id == _latest_ended_by(bindparam("user_id"), bindparam("check_in_at"))
-    .with_only_columns(Visit.id).scalar_subquery()))
+# Only the columns a new check-in reads: most check-ins are new, so whole visits (and their
+# villages) would be loaded to be thrown away; a replay loads its visit whole afterwards.
+KNOWN_VISITS = select(Visit.id, Visit.client_id, Visit.status, Visit.check_out_at,
+                      Visit.check_out_lat, Visit.check_out_lon, Visit.check_out_accuracy_m).where(
+    Visit.user_id == bindparam("user_id"), or_(
+        Visit.client_id == bindparam("client_id"), Visit.status == "open",
+        Visit.id == _latest_ended_by(bindparam("user_id"), bindparam("check_in_at"))
+        .with_only_columns(Visit.id).scalar_subquery()))
 
 
 def known_visits(user_id: int, client_id: str, check_in_at: datetime) -> KnownVisits:
     """The person's visit under ``client_id``, their open visit and the one a check-in at
     ``check_in_at`` follows, in one query (at most three rows)."""
-    rows = _visits(KNOWN_VISITS, {"user_id": user_id, "client_id": client_id,
-                                  "check_in_at": check_in_at})
-    ended = [v for v in rows if v.client_id != client_id and _ended_by(v, check_in_at)]
+    rows = db.session.connection().execute(KNOWN_VISITS, {
+        "user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}).all()
+    own = next((r for r in rows if r.client_id == client_id), None)
+    ended = [r for r in rows if r.client_id != client_id and _ended_by(r, check_in_at)]
     return KnownVisits(
-        own=next((v for v in rows if v.client_id == client_id), None),
-        open=next((v for v in rows if v.status == "open"), None),
-        before=max(ended, key=lambda v: (v.check_out_at, v.id), default=None))
+        own=_first_visit(VISIT_BY_ID, {"id": own.id}) if own is not None else None,
+        open=next((r for r in rows if r.status == "open"), None),
+        before=max(ended, key=lambda r: (r.check_out_at, r.id), default=None))
 
 
 def _village_for(actor: User, code: str) -> Village:
@@ -350,8 +355,9 @@ def _write_new(actor: User, visit: Visit, offset: timedelta) -> None:
     # (the columns left out take their defaults) cost a fraction of a unit-of-work flush.
     row = {k: v for k, v in inspect(visit).dict.items() if k in VISIT_COLUMNS}
     row.update(user_id=actor.id, village_id=visit.village.id)
-    visit.id = db.session.execute(INSERT_VISIT, row).scalar_one()
-    db.session.execute(INSERT_EVENT, {
+    connection = db.session.connection()  # Core statements: no ORM bookkeeping to do
+    visit.id = connection.execute(INSERT_VISIT, row).scalar_one()
+    connection.execute(INSERT_EVENT, {
         "visit_id": visit.id, "actor_id": actor.id, "at": utcnow(), "action": "created",
         "from_status": None, "to_status": visit.status, "changes": changes, "comment": None})
 
