@@ -58,7 +58,7 @@ function currentScreen() {
 // them, so when that user logs out (or another logs in) the page is reloaded, which forgets them.
 let consoleModule = null;
 let consoleUser = null;
-async function showConsole(view, force) {
+async function showConsole(view) {
   if (!consoleModule) {
     try {
       consoleModule = await import('./console/console.js');
@@ -72,7 +72,7 @@ async function showConsole(view, force) {
     consoleUser = store.user().id;
   }
   const screen = currentScreen();
-  if (screen.console) consoleModule.show(view, screen.key, { force, user: store.user() });
+  if (screen.console) consoleModule.show(view, screen.key, { user: store.user() });
 }
 
 // --- rendering -------------------------------------------------------------------------------
@@ -93,9 +93,8 @@ function render() {
   const view = $('#view');
   if (screen.console) {
     renderTabs(tabKey(screen.key));
-    const fresh = screen.key !== shownKey;
-    if (fresh) { shownKey = screen.key; window.scrollTo(0, 0); }
-    showConsole(view, false);
+    if (screen.key !== shownKey) { shownKey = screen.key; window.scrollTo(0, 0); }
+    showConsole(view);
     return;
   }
   delete view.dataset.mounted;

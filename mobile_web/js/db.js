@@ -27,6 +27,14 @@ function done(req) {
   });
 }
 
+/** A transaction's end: resolves when it is committed, rejects when it fails. */
+function finished(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
 async function store(name, mode) {
   const db = await open();
   return db.transaction(name, mode).objectStore(name);
@@ -45,10 +53,7 @@ export async function kvSetMany(entries) {
   const db = await open();
   const tx = db.transaction('kv', 'readwrite');
   for (const [key, value] of entries) tx.objectStore('kv').put(value, key);
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-  });
+  return finished(tx);
 }
 
 /** Add an item; resolves its sequence number (the order it is sent in). */
@@ -75,10 +80,7 @@ export async function outboxPatch(change, onlySeq = null) {
     cursor.update({ ...cursor.value, ...change(cursor.value) });
     cursor.continue();
   };
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-  });
+  return finished(tx);
 }
 
 export async function outboxDelete(seq) {
@@ -91,8 +93,5 @@ export async function clearAll() {
   const tx = db.transaction(['outbox', 'kv'], 'readwrite');
   tx.objectStore('outbox').clear();
   tx.objectStore('kv').clear();
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-  });
+  return finished(tx);
 }

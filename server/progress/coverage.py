@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..org.models import LinkedVillage
 from ..visits.models import COUNTING_STATUSES, Visit
-from .credits import _utc_bounds
+from ..visits.services import local_day_bounds
+from .facts import linked_villages
 
 CHUNK = 500  # ids per IN list: well under every database's parameter limit
 
@@ -52,15 +53,13 @@ def _chunks(ids: list[int]):
 def _linked_counts(ids: list[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
-        found.update(db.session.execute(
-            select(LinkedVillage.user_id, func.count()).where(LinkedVillage.user_id.in_(chunk))
-            .group_by(LinkedVillage.user_id)).all())
+        found.update((uid, len(villages)) for uid, villages in linked_villages(chunk).items())
     return found
 
 
 def _visited_counts(ids: list[int], first: date, last: date) -> dict[int, int]:
     """Linked villages with at least one counting visit checked in between the dates."""
-    start, end = _utc_bounds(first, last)
+    start, end = local_day_bounds(first, last)
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
         found.update(db.session.execute(

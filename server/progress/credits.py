@@ -7,7 +7,7 @@ so the credits change in the same transaction as the visits, whichever code path
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -68,15 +68,10 @@ def _forget_noted_credits(session) -> None:
     session.info.pop(SPANS_KEY, None)
 
 
-def _utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    tz = zone()
-    return (datetime.combine(first, time(0), tz),
-            datetime.combine(last + timedelta(days=1), time(0), tz))
-
-
 def counting_stays(user_id: int, first: date, last: date) -> list[Stay]:
     """The person's counting stays that touch the local dates first..last."""
-    start, end = _utc_bounds(first, last)
+    from ..visits.services import local_day_bounds
+    start, end = local_day_bounds(first, last)
     rows = db.session.execute(select(Visit.check_in_at, Visit.check_out_at).where(
         Visit.user_id == user_id, Visit.status.in_(COUNTING_STATUSES),
         Visit.check_out_at.is_not(None), Visit.check_in_at < end, Visit.check_out_at > start))

@@ -70,8 +70,8 @@ def _absences(user_ids, span: Period) -> dict[int, list[AbsenceFact]]:
 
 
 def _visits(user_ids, span: Period, zone) -> dict[int, list[VisitFact]]:
-    from .credits import _utc_bounds
-    start, end = _utc_bounds(span.start, span.end)
+    from ..visits.services import local_day_bounds
+    start, end = local_day_bounds(span.start, span.end)
     found: dict[int, list[VisitFact]] = defaultdict(list)
     rows = db.session.execute(select(
         Visit.user_id, Visit.check_in_at, Visit.check_out_at, Visit.village_id, Visit.activity,
@@ -83,7 +83,8 @@ def _visits(user_ids, span: Period, zone) -> dict[int, list[VisitFact]]:
     return found
 
 
-def _linked(user_ids) -> dict[int, frozenset[int]]:
+def linked_villages(user_ids) -> dict[int, frozenset[int]]:
+    """Per person: the ids of the villages linked to them now."""
     found: dict[int, set[int]] = defaultdict(set)
     for user_id, village_id in db.session.execute(select(
             LinkedVillage.user_id, LinkedVillage.village_id).where(
@@ -144,7 +145,7 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
               zone, people) -> dict[int, Facts]:
     span = year_of(as_of)
     visits = _visits(people, span, zone) if needs_visits(rules) else {}
-    linked = _linked(people) if any(
+    linked = linked_villages(people) if any(
         r.linked_villages_only or r.metric == "linked_village_coverage" for r in rules) else {}
     reports = _report_dates(people, span) if any(
         r.metric == "thematic_reports" for r in rules) else {}

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..messages import prefers_english
 from ..org.models import Unit
 from ..visits.models import Visit
-from ..visits.services import rulebook_for
+from ..visits.services import local_day_bounds, rulebook_for
 from .credits import local_date, zone
 from .facts import facts_for_person, working_calendar
 from .models import Absence, CalendarDay, DayCredit, OpeningBalance
@@ -131,8 +131,7 @@ def day_breakdown(user: User, year: int) -> list[dict]:
     for day, credit in credits.items():
         item = entry(day)
         item["seconds"], item["credit"] = credit.seconds, Decimal(credit.halves) / 2
-    from .credits import _utc_bounds
-    start, end = _utc_bounds(first, last)
+    start, end = local_day_bounds(first, last)
     for visit in db.session.scalars(select(Visit).where(
             Visit.user_id == user.id, Visit.check_in_at < end,
             (Visit.check_out_at.is_(None)) | (Visit.check_out_at > start))
