@@ -2,6 +2,8 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.types import TypeDecorator
 
 
@@ -33,3 +35,42 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
     return datetime.now(timezone.utc)
+
+
+def core_rows(session: Session, statement, params: dict):
+    """Run a Core ``statement`` in the session's transaction. Pending changes are flushed
+    first, as an ORM query would autoflush them, so the rows include what the request wrote."""
+    if session.autoflush:
+        session.flush()  # nothing to do, and cheap, when the session holds no changes
+    return session.connection().execute(statement, params)
+
+
+def loaded(model: type, values: dict):
+    """A detached ``model`` instance holding ``values`` (every column, keyed by attribute) as
+    if a query had read them, built without the ORM's per-attribute bookkeeping.
+
+    For rows read or written with Core on hot paths: the ORM builds its row processors anew
+    on every query, which costs more than the query itself.
+    """
+    instance = model.__mapper__.class_manager.new_instance()
+    instance_state(instance).dict.update(values)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def as_loaded(session: Session, model: type, values: dict):
+    """Like ``loaded``, but in the session, as a query's result would be: changes to it are
+    flushed and its relationships load lazily. An instance the session already holds wins."""
+    mapper = model.__mapper__
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held
+    instance = loaded(model, values)
+    session.add(instance)
+    return instance
+
+
+def attribute_keys(model: type, table) -> list[str]:
+    """The model's attribute names for ``table``'s columns, in the table's order."""
+    return [model.__mapper__.get_property_by_column(c).key for c in table.columns]

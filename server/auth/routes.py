@@ -28,7 +28,7 @@ def post_login(args):
 @blp.response(204)
 def post_logout():
     """Revoke the token of this request."""
-    logout(g.token)
+    logout(g.token_id)
 
 
 @blp.route("/auth/unlock", methods=["POST"])

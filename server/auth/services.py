@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..config import token_lifetime
-from ..db_types import utcnow
+from ..db_types import as_loaded, attribute_keys, core_rows, utcnow
 from ..errors import ApiError, Forbidden, InvalidInput, Throttled, Unauthorized
 from ..extensions import db
 from ..org.models import Unit
@@ -44,24 +44,32 @@ def revoke_all_tokens(user_id: int) -> None:
 
 
 # What nearly every request needs, in one round trip: the token, its user and their unit,
-# as three entities of one row (``token.user`` and ``user.unit`` then find them loaded).
-# Built once: composing the statement would cost more than running it.
-TOKEN_WITH_USER = (select(AuthToken, User, Unit).join(User, AuthToken.user_id == User.id)
-                   .outerjoin(Unit, User.unit_id == Unit.id)
+# read as columns (see ``as_loaded``). Built once: composing it would cost more than running it.
+_USERS, _UNITS = User.__table__, Unit.__table__
+TOKEN_WITH_USER = (select(AuthToken.id, AuthToken.expires_at, AuthToken.revoked_at,
+                          *_USERS.columns, *_UNITS.columns)
+                   .join(_USERS, AuthToken.user_id == _USERS.c.id)
+                   .outerjoin(_UNITS, _USERS.c.unit_id == _UNITS.c.id)
                    .where(AuthToken.token_hash == bindparam("digest")))
+_USER_KEYS, _UNIT_KEYS = attribute_keys(User, _USERS), attribute_keys(Unit, _UNITS)
 
 
-def user_for_token(raw: str) -> tuple[User, AuthToken] | None:
-    """Return the user and token for a live bearer token, or None."""
-    row = db.session.execute(TOKEN_WITH_USER, {"digest": token_digest(raw)}).first()
+def user_for_token(raw: str) -> tuple[User, int] | None:
+    """Return the user and the token's id for a live bearer token, or None."""
+    session = db.session()
+    row = core_rows(session, TOKEN_WITH_USER, {"digest": token_digest(raw)}).first()
     if row is None:
         return None
-    token, user, unit = row
-    set_committed_value(token, "user", user)  # held, not only in the weak identity map
-    set_committed_value(user, "unit", unit)
-    if token.revoked_at is not None or token.expires_at <= utcnow() or not user.active:
+    token_id, expires_at, revoked_at = row[:3]
+    user_values = dict(zip(_USER_KEYS, row[3:3 + len(_USER_KEYS)]))
+    if revoked_at is not None or expires_at <= utcnow() or not user_values["active"]:
         return None
-    return user, token
+    user = as_loaded(session, User, user_values)
+    unit = None
+    if user_values["unit_id"] is not None:
+        unit = as_loaded(session, Unit, dict(zip(_UNIT_KEYS, row[3 + len(_USER_KEYS):])))
+    set_committed_value(user, "unit", unit)  # held, not only in the weak identity map
+    return user, token_id
 
 
 def authenticate_request() -> None:
@@ -78,7 +86,7 @@ def authenticate_request() -> None:
     found = user_for_token(raw.strip())
     if found is None:
         raise Unauthorized("token_invalid", headers={"WWW-Authenticate": "Bearer"})
-    g.user, g.token = found
+    g.user, g.token_id = found
     if g.user.must_change_password and path not in PASSWORD_CHANGE_PATHS:
         raise Forbidden("password_change_required")
 
@@ -150,9 +158,10 @@ def login(username: str, password: str, address: str) -> tuple[str, AuthToken, U
     return raw, token, user
 
 
-def logout(token: AuthToken) -> None:
+def logout(token_id: int) -> None:
     """Revoke the token used for this request."""
-    token.revoked_at = utcnow()
+    db.session.execute(update(AuthToken).where(AuthToken.id == token_id)
+                       .values(revoked_at=utcnow()))
     db.session.commit()
 
 

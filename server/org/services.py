@@ -8,6 +8,7 @@ from ..audit.models import record
 from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
+from ..db_types import as_loaded, attribute_keys, core_rows
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
@@ -42,14 +43,17 @@ def find_unit(code: str | None, field: str = "unit_code") -> Unit | None:
     return unit
 
 
-VILLAGE_BY_CODE = select(Village).where(Village.code == bindparam("code"))  # built once: hot
+# Every check-in looks its village up: read as columns, built once (see ``as_loaded``).
+VILLAGE_BY_CODE = select(Village.__table__).where(Village.code == bindparam("code"))
+_VILLAGE_KEYS = attribute_keys(Village, Village.__table__)
 
 
 def find_village(code: str, field: str = "village_code") -> Village:
-    village = db.session.scalar(VILLAGE_BY_CODE, {"code": code})
-    if village is None:
+    session = db.session()
+    row = core_rows(session, VILLAGE_BY_CODE, {"code": code}).first()
+    if row is None:
         raise InvalidInput("unknown_village", errors={field: ["unknown"]}, code=code)
-    return village
+    return as_loaded(session, Village, dict(zip(_VILLAGE_KEYS, row)))
 
 
 def to_wgs84(lat: float, lon: float, crs: str | None) -> tuple[float, float]:

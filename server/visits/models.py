@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, text)
+                        Text, UniqueConstraint, literal_column, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.models import append_only
@@ -15,6 +15,10 @@ from ..org.models import Village
 
 VISIT_STATUSES = ("open", "verified", "pending_review", "approved", "rejected", "withdrawn")
 COUNTING_STATUSES = ("verified", "approved")
+# "The person's open visit" as queries must say it to use the partial index below: written
+# into the SQL, not bound. A bound value deciding whether a partial index applies makes SQLite
+# prepare the statement again on every run, which cost a check-in more than the query itself.
+IS_OPEN = literal_column("'open'")
 
 
 class Visit(db.Model):
@@ -34,6 +38,8 @@ class Visit(db.Model):
         Index("uq_visits_one_open_per_user", "user_id", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         Index("ix_visits_user_id_check_in_at", "user_id", "check_in_at"),
+        # the visit a check-in follows: the person's latest check-out before it
+        Index("ix_visits_user_id_check_out_at", "user_id", "check_out_at"),
         Index("ix_visits_status", "status"),
     )
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, insert, inspect, or_, select
+from sqlalchemy import Row, bindparam, insert, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,13 +17,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import policy
 from ..auth.models import User
 from ..compliance.rulebook import Rulebook
-from ..db_types import utcnow
+from ..db_types import attribute_keys, core_rows, loaded, utcnow
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84
 from . import flags as F
-from .models import Visit, VisitEvent
+from .models import IS_OPEN, Visit, VisitEvent
 
 REVIEW_MOVES = {  # decision → (statuses it may start from, status it leads to)
     "approve": (("pending_review",), "approved"),
@@ -151,9 +151,11 @@ def successor(visit: Visit) -> Visit | None:
         Visit.check_in_at >= visit.check_out_at).order_by(Visit.check_in_at, Visit.id).limit(1))
 
 
-def _travel_flag(visit: Visit, before: Visit | None, book: Rulebook) -> set[str]:
+def _travel_flag(arrival: F.Fix, before, book: Rulebook) -> set[str]:
+    """``impossible_travel`` when ``before`` (a visit, or a row of its check-out columns)
+    ended too far away too shortly before ``arrival``."""
     fix = _check_out_fix(before) if before is not None else None
-    travelled_too_fast = F.is_impossible_travel(fix, _check_in_fix(visit), book)
+    travelled_too_fast = F.is_impossible_travel(fix, arrival, book)
     return {"impossible_travel"} if travelled_too_fast else set()
 
 
@@ -168,7 +170,7 @@ def reevaluate_successor(visit: Visit, book: Rulebook) -> None:
     if after is None or after.reviewed_at is not None or after.status == "withdrawn":
         return
     flags = set(after.flags) - {"impossible_travel"}
-    flags |= _travel_flag(after, predecessor(after), book)
+    flags |= _travel_flag(_check_in_fix(after), predecessor(after), book)
     new_flags = F.active(flags, book)
     if new_flags == after.flags:
         return
@@ -218,7 +220,7 @@ def _replay(existing: Visit, digest: str) -> Visit:
 
 def _open_visit(user_id: int) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.user_id == user_id,
-                                                 Visit.status == "open"))
+                                                 Visit.status == IS_OPEN))
 
 
 @dataclass(frozen=True)
@@ -231,18 +233,24 @@ class KnownVisits:
 
 # Only the columns a new check-in reads: most check-ins are new, so whole visits (and their
 # villages) would be loaded to be thrown away; a replay loads its visit whole afterwards.
-KNOWN_VISITS = select(Visit.id, Visit.client_id, Visit.status, Visit.check_out_at,
-                      Visit.check_out_lat, Visit.check_out_lon, Visit.check_out_accuracy_m).where(
-    Visit.user_id == bindparam("user_id"), or_(
-        Visit.client_id == bindparam("client_id"), Visit.status == "open",
-        Visit.id == _latest_ended_by(bindparam("user_id"), bindparam("check_in_at"))
-        .with_only_columns(Visit.id).scalar_subquery()))
+# Three lookups, each along its own index, in one round trip: one WHERE joining them with OR
+# would walk every visit the person ever made.
+_KNOWN_COLUMNS = (Visit.id, Visit.client_id, Visit.status, Visit.check_out_at,
+                  Visit.check_out_lat, Visit.check_out_lon, Visit.check_out_accuracy_m)
+_LATEST_ENDED = (_latest_ended_by(bindparam("user_id"), bindparam("check_in_at"))
+                 .with_only_columns(*_KNOWN_COLUMNS).subquery())
+KNOWN_VISITS = union_all(
+    select(*_KNOWN_COLUMNS).where(Visit.user_id == bindparam("user_id"),
+                                  Visit.client_id == bindparam("client_id")),
+    select(*_KNOWN_COLUMNS).where(Visit.user_id == bindparam("user_id"),
+                                  Visit.status == IS_OPEN),
+    select(_LATEST_ENDED))
 
 
 def known_visits(user_id: int, client_id: str, check_in_at: datetime) -> KnownVisits:
     """The person's visit under ``client_id``, their open visit and the one a check-in at
     ``check_in_at`` follows, in one query (at most three rows)."""
-    rows = db.session.connection().execute(KNOWN_VISITS, {
+    rows = core_rows(db.session(), KNOWN_VISITS, {
         "user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}).all()
     own = next((r for r in rows if r.client_id == client_id), None)
     ended = [r for r in rows if r.client_id != client_id and _ended_by(r, check_in_at)]
@@ -305,25 +313,30 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
     if data.get("check_out") is None and known.open is not None:
         raise _open_conflict(known.open)
     point = _point(data["check_in"].get("location"))
-    visit = Visit(client_id=client_id, user_id=actor.id, user=actor, village=village,
-                  activity=data.get("activity"), check_in_at=check_in_at,
-                  check_in_at_original=data["check_in"]["at"],
-                  check_in_lat=point.lat if point else None,
-                  check_in_lon=point.lon if point else None,
-                  check_in_accuracy_m=point.accuracy_m if point else None,
-                  check_in_distance_m=_distance(point, village), households=data.get("households"),
-                  note=data.get("note"), status="open", request_digest=digest, received_at=now,
-                  clock_offset_s=offset.total_seconds() or None)
-    found = F.location_flags(point, visit.check_in_distance_m, village.radius_m, book)
-    found |= _travel_flag(visit, known.before, book)
+    values = {"client_id": client_id, "user_id": actor.id, "village_id": village.id,
+              "activity": data.get("activity"), "check_in_at": check_in_at,
+              "check_in_at_original": data["check_in"]["at"],
+              "check_in_lat": point.lat if point else None,
+              "check_in_lon": point.lon if point else None,
+              "check_in_accuracy_m": point.accuracy_m if point else None,
+              "check_in_distance_m": _distance(point, village),
+              "households": data.get("households"), "note": data.get("note"), "status": "open",
+              "request_digest": digest, "received_at": now,
+              "clock_offset_s": offset.total_seconds() or None}
+    found = F.location_flags(point, values["check_in_distance_m"], village.radius_m, book)
+    found |= _travel_flag(F.Fix(check_in_at, point), known.before, book)
     if offset:
         found.add("clock_skew")
-    if data.get("check_out") is not None:
-        found |= _apply_check_out(visit, village, data["check_out"], offset, now, book)
-        visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
+    if data.get("check_out") is None:
+        values["flags"] = F.active(found, book)
+        return _insert(actor, lambda: _write_open(actor, village, values, offset), digest,
+                       client_id)
+    visit = Visit(**values, user=actor, village=village)
+    found |= _apply_check_out(visit, village, data["check_out"], offset, now, book)
+    visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
     visit.flags = F.active(found, book)
     _settle_status(visit, book)
-    return _insert(actor, visit, digest, offset, book)
+    return _insert(actor, lambda: _write_whole(actor, visit, offset, book), digest, client_id)
 
 
 def _refuse_if_open(user_id: int) -> None:
@@ -338,44 +351,56 @@ def _open_conflict(open_visit: Visit) -> Conflict:
                     client_id=open_visit.client_id)
 
 
-VISIT_COLUMNS = frozenset(column.key for column in Visit.__table__.columns)
 INSERT_VISIT = insert(Visit.__table__).returning(Visit.__table__.c.id)
 INSERT_EVENT = insert(VisitEvent.__table__)
+# What a new visit holds in the columns a check-in does not fill.
+_UNFILLED = {key: None for key in attribute_keys(Visit, Visit.__table__) if key != "id"} | {
+    "check_out_manual": False, "version": 1}
 
 
-def _write_new(actor: User, visit: Visit, offset: timedelta) -> None:
-    """Write the new visit and its "created" event."""
-    changes = {"clock_offset_s": offset.total_seconds()} if offset else {}
-    if visit.check_out_at is not None:  # through the session, where the credit upkeep sees it
-        db.session.add(visit)
-        _event(visit, actor, "created", None, changes)
-        db.session.flush()
-        return
-    # An open check-in, what the phone sends on arrival, changes no credit: two plain INSERTs
-    # (the columns left out take their defaults) cost a fraction of a unit-of-work flush.
-    row = {k: v for k, v in inspect(visit).dict.items() if k in VISIT_COLUMNS}
-    row.update(user_id=actor.id, village_id=visit.village.id)
-    connection = db.session.connection()  # Core statements: no ORM bookkeeping to do
-    visit.id = connection.execute(INSERT_VISIT, row).scalar_one()
+def _creation_changes(offset: timedelta) -> dict:
+    return {"clock_offset_s": offset.total_seconds()} if offset else {}
+
+
+def _write_open(actor: User, village: Village, values: dict, offset: timedelta) -> Visit:
+    """Write an open check-in, what the phone sends on arrival, and its "created" event.
+
+    It changes no credit, so two Core INSERTs do, at a fraction of a unit-of-work flush; the
+    visit shown is built from the very values written.
+    """
+    now = values["received_at"]
+    row = _UNFILLED | values | {"updated_at": now}
+    connection = db.session.connection()
+    row["id"] = connection.execute(INSERT_VISIT, row).scalar_one()
     connection.execute(INSERT_EVENT, {
-        "visit_id": visit.id, "actor_id": actor.id, "at": utcnow(), "action": "created",
-        "from_status": None, "to_status": visit.status, "changes": changes, "comment": None})
+        "visit_id": row["id"], "actor_id": actor.id, "at": now, "action": "created",
+        "from_status": None, "to_status": row["status"], "changes": _creation_changes(offset),
+        "comment": None})
+    return loaded(Visit, row | {"user": actor, "village": village})
 
 
-def _insert(actor: User, visit: Visit, digest: str, offset: timedelta,
-            book: Rulebook) -> tuple[Visit, bool]:
-    """Insert, letting the database settle races: a lost race returns the winner."""
+def _write_whole(actor: User, visit: Visit, offset: timedelta, book: Rulebook) -> Visit:
+    """Write a whole visit through the session, where the credit upkeep sees it; a visit
+    arriving late may change the travel check of the person's next one."""
+    db.session.add(visit)
+    _event(visit, actor, "created", None, _creation_changes(offset))
+    db.session.flush()
+    reevaluate_successor(visit, book)
+    return visit
+
+
+def _insert(actor: User, write, digest: str, client_id: str) -> tuple[Visit, bool]:
+    """Run ``write`` and commit, letting the database settle races: a lost race returns the
+    winner, or refuses as the open visit the winner made."""
     try:
-        _write_new(actor, visit, offset)
+        visit = write()
     except IntegrityError:
         db.session.rollback()
-        existing = find_own(actor.id, visit.client_id)
+        existing = find_own(actor.id, client_id)
         if existing is not None:
             return _replay(existing, digest), False
         _refuse_if_open(actor.id)
         raise
-    if visit.check_out_at is not None:
-        reevaluate_successor(visit, book)
     commit_keeping_loaded()
     return visit, True
 
