@@ -48,11 +48,15 @@ VILLAGE_BY_CODE = select(Village.__table__).where(Village.code == bindparam("cod
 _VILLAGE_KEYS = attribute_keys(Village, Village.__table__)
 
 
+def unknown_village(code: str, field: str = "village_code") -> InvalidInput:
+    return InvalidInput("unknown_village", errors={field: ["unknown"]}, code=code)
+
+
 def find_village(code: str, field: str = "village_code") -> Village:
     session = db.session()
     row = core_rows(session, VILLAGE_BY_CODE, {"code": code}).first()
     if row is None:
-        raise InvalidInput("unknown_village", errors={field: ["unknown"]}, code=code)
+        raise unknown_village(code, field)
     return as_loaded(session, Village, dict(zip(_VILLAGE_KEYS, row)))
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, insert, select, union_all
+from sqlalchemy import Row, bindparam, insert, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,11 +18,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import policy
 from ..auth.models import User
 from ..compliance.rulebook import Rulebook
-from ..db_types import attribute_keys, core_rows, loaded, utcnow
+from ..db_types import as_loaded, attribute_keys, core_rows, loaded, utcnow
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..org.models import Village
-from ..org.services import find_village, to_wgs84
+from ..org.services import find_village, to_wgs84, unknown_village
 from . import flags as F
 from .models import IS_OPEN, Visit, VisitEvent
 
@@ -247,11 +248,17 @@ KNOWN_VISITS = union_all(
     select(_LATEST_ENDED))
 
 
-def known_visits(user_id: int, client_id: str, check_in_at: datetime) -> KnownVisits:
-    """The person's visit under ``client_id``, their open visit and the one a check-in at
-    ``check_in_at`` follows, in one query (at most three rows)."""
-    rows = core_rows(db.session(), KNOWN_VISITS, {
-        "user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}).all()
+# The village a check-in names beside each of those visits, in one round trip: no row when
+# no village has the code, one with empty visit columns when the person has no such visit.
+_KNOWN = KNOWN_VISITS.subquery()
+_VILLAGES = Village.__table__
+VILLAGE_AND_KNOWN = (select(_VILLAGES, _KNOWN).select_from(_VILLAGES.outerjoin(_KNOWN, true()))
+                     .where(_VILLAGES.c.code == bindparam("village_code")))
+_VILLAGE_KEYS = attribute_keys(Village, _VILLAGES)
+_KnownRow = namedtuple("_KnownRow", [column.key for column in _KNOWN_COLUMNS])
+
+
+def _known(rows: list, client_id: str, check_in_at: datetime) -> KnownVisits:
     own = next((r for r in rows if r.client_id == client_id), None)
     ended = [r for r in rows if r.client_id != client_id and _ended_by(r, check_in_at)]
     return KnownVisits(
@@ -260,12 +267,26 @@ def known_visits(user_id: int, client_id: str, check_in_at: datetime) -> KnownVi
         before=max(ended, key=lambda r: (r.check_out_at, r.id), default=None))
 
 
-def _village_for(actor: User, code: str) -> Village:
-    village = find_village(code)
-    if village.township_id != actor.unit_id:
+def arrival(user_id: int, client_id: str, check_in_at: datetime,
+            village_code: str) -> tuple[dict | None, KnownVisits]:
+    """The columns of the village named (None when no village has the code) and what the
+    person's visits say of a check-in at ``check_in_at``: usually one query."""
+    params = {"user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}
+    session = db.session()
+    rows = core_rows(session, VILLAGE_AND_KNOWN, {**params, "village_code": village_code}).all()
+    if not rows:  # no such village, but a replay of a stored visit is still answered as one
+        return None, _known(core_rows(session, KNOWN_VISITS, params).all(), client_id,
+                            check_in_at)
+    width = len(_VILLAGE_KEYS)
+    known = [_KnownRow(*row[width:]) for row in rows if row[width] is not None]
+    return dict(zip(_VILLAGE_KEYS, rows[0][:width])), _known(known, client_id, check_in_at)
+
+
+def _check_township(actor: User, township_id: int, code: str) -> None:
+    """Refuse a village outside the person's township."""
+    if township_id != actor.unit_id:
         raise InvalidInput("village_outside_township", errors={"village_code": ["outside"]},
                            code=code)
-    return village
 
 
 def _apply_check_out(visit: Visit, village: Village, part: dict, offset: timedelta,
@@ -303,10 +324,13 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
     now = utcnow()
     offset = clock_offset(client_time, now, book)
     check_in_at = data["check_in"]["at"] + offset
-    known = known_visits(actor.id, client_id, check_in_at)
+    columns, known = arrival(actor.id, client_id, check_in_at, data["village_code"])
     if known.own is not None:
         return _replay(known.own, digest), False
-    village = _village_for(actor, data["village_code"])
+    if columns is None:
+        raise unknown_village(data["village_code"])
+    _check_township(actor, columns["township_id"], columns["code"])
+    village = loaded(Village, columns)
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
@@ -331,6 +355,7 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
         values["flags"] = F.active(found, book)
         return _insert(actor, lambda: _write_open(actor, village, values, offset), digest,
                        client_id)
+    village = as_loaded(db.session(), Village, columns)  # the session writes this visit
     visit = Visit(**values, user=actor, village=village)
     found |= _apply_check_out(visit, village, data["check_out"], offset, now, book)
     visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
@@ -371,7 +396,8 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta) 
     now = values["received_at"]
     row = _UNFILLED | values | {"updated_at": now}
     connection = db.session.connection()
-    row["id"] = connection.execute(INSERT_VISIT, row).scalar_one()
+    written = {key: value for key, value in row.items() if value is not None}  # the rest: NULL
+    row["id"] = connection.execute(INSERT_VISIT, written).scalar_one()
     connection.execute(INSERT_EVENT, {
         "visit_id": row["id"], "actor_id": actor.id, "at": now, "action": "created",
         "from_status": None, "to_status": row["status"], "changes": _creation_changes(offset),
@@ -471,7 +497,8 @@ def change_village(actor: User, visit: Visit, code: str) -> Visit:
     policy.ensure(policy.can_keep_own_visits(actor, visit.user))
     if visit.status != "open":
         raise Conflict("visit_not_open")
-    village = _village_for(actor, code)
+    village = find_village(code)
+    _check_township(actor, village.township_id, code)
     if village.id == visit.village_id:
         return visit
     book = rulebook_for(actor)
