@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
-        batch_op.create_index('ix_visits_user_id_check_out_at', ['user_id', 'check_out_at'],
+        batch_op.create_index('ix_visits_user_id_check_out_at', ['user_id', 'check_out_at', 'id'],
                               unique=False)
 
 

@@ -8,7 +8,6 @@ from ..audit.models import record
 from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
-from ..db_types import as_loaded, attribute_keys, core_rows
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
@@ -43,9 +42,7 @@ def find_unit(code: str | None, field: str = "unit_code") -> Unit | None:
     return unit
 
 
-# Every check-in looks its village up: read as columns, built once (see ``as_loaded``).
-VILLAGE_BY_CODE = select(Village.__table__).where(Village.code == bindparam("code"))
-_VILLAGE_KEYS = attribute_keys(Village, Village.__table__)
+VILLAGE_BY_CODE = select(Village).where(Village.code == bindparam("code"))
 
 
 def unknown_village(code: str, field: str = "village_code") -> InvalidInput:
@@ -53,11 +50,10 @@ def unknown_village(code: str, field: str = "village_code") -> InvalidInput:
 
 
 def find_village(code: str, field: str = "village_code") -> Village:
-    session = db.session()
-    row = core_rows(session, VILLAGE_BY_CODE, {"code": code}).first()
-    if row is None:
+    village = db.session.scalar(VILLAGE_BY_CODE, {"code": code})
+    if village is None:
         raise unknown_village(code, field)
-    return as_loaded(session, Village, dict(zip(_VILLAGE_KEYS, row)))
+    return village
 
 
 def to_wgs84(lat: float, lon: float, crs: str | None) -> tuple[float, float]:

@@ -39,7 +39,7 @@ class Visit(db.Model):
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         Index("ix_visits_user_id_check_in_at", "user_id", "check_in_at"),
         # the visit a check-in follows: the person's latest check-out before it
-        Index("ix_visits_user_id_check_out_at", "user_id", "check_out_at"),
+        Index("ix_visits_user_id_check_out_at", "user_id", "check_out_at", "id"),
         Index("ix_visits_status", "status"),
     )
 

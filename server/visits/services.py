@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, insert, select, true, union_all
+from sqlalchemy import bindparam, insert, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -152,11 +152,11 @@ def successor(visit: Visit) -> Visit | None:
         Visit.check_in_at >= visit.check_out_at).order_by(Visit.check_in_at, Visit.id).limit(1))
 
 
-def _travel_flag(arrival: F.Fix, before, book: Rulebook) -> set[str]:
+def _travel_flag(at_fix: F.Fix, before, book: Rulebook) -> set[str]:
     """``impossible_travel`` when ``before`` (a visit, or a row of its check-out columns)
-    ended too far away too shortly before ``arrival``."""
+    ended too far away too shortly before ``at_fix``."""
     fix = _check_out_fix(before) if before is not None else None
-    travelled_too_fast = F.is_impossible_travel(fix, arrival, book)
+    travelled_too_fast = F.is_impossible_travel(fix, at_fix, book)
     return {"impossible_travel"} if travelled_too_fast else set()
 
 
@@ -228,8 +228,8 @@ def _open_visit(user_id: int) -> Visit | None:
 class KnownVisits:
     """What a new check-in must know of the person's visits."""
     own: Visit | None      # the visit stored under this client_id: the request is a replay
-    open: Row | None       # the open visit (its client_id), which a new open one may not join
-    before: Row | None     # the visit this check-in follows (its check-out), for the travel check
+    open: tuple | None     # the open visit (its client_id), which a new open one may not join
+    before: tuple | None   # the visit this check-in follows (its check-out), for the travel check
 
 
 # Only the columns a new check-in reads: most check-ins are new, so whole visits (and their
@@ -379,11 +379,17 @@ def _open_conflict(open_visit: Visit) -> Conflict:
 INSERT_VISIT = insert(Visit.__table__).returning(Visit.__table__.c.id)
 INSERT_EVENT = insert(VisitEvent.__table__)
 # What a new visit holds in the columns a check-in does not fill.
-_UNFILLED = {key: None for key in attribute_keys(Visit, Visit.__table__) if key != "id"} | {
-    "check_out_manual": False, "version": 1}
+_UNFILLED = {key: column.default.arg if column.default is not None and column.default.is_scalar
+             else None
+             for key, column in zip(attribute_keys(Visit, Visit.__table__), Visit.__table__.c)
+             if key != "id"}
+# Columns a NULL may be left out of the INSERT for: each bound value costs a type conversion.
+_NULL_BY_DEFAULT = frozenset(
+    key for key, column in zip(attribute_keys(Visit, Visit.__table__), Visit.__table__.c)
+    if column.default is None and column.server_default is None)
 
 
-def _creation_changes(offset: timedelta) -> dict:
+def _offset_changes(offset: timedelta) -> dict:
     return {"clock_offset_s": offset.total_seconds()} if offset else {}
 
 
@@ -391,16 +397,18 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta) 
     """Write an open check-in, what the phone sends on arrival, and its "created" event.
 
     It changes no credit, so two Core INSERTs do, at a fraction of a unit-of-work flush; the
-    visit shown is built from the very values written.
+    visit shown is built from the very values written. It and its village are detached: they
+    hold every column, but load no relationship beyond ``user`` and ``village``.
     """
     now = values["received_at"]
     row = _UNFILLED | values | {"updated_at": now}
     connection = db.session.connection()
-    written = {key: value for key, value in row.items() if value is not None}  # the rest: NULL
+    written = {key: value for key, value in row.items()
+               if value is not None or key not in _NULL_BY_DEFAULT}
     row["id"] = connection.execute(INSERT_VISIT, written).scalar_one()
     connection.execute(INSERT_EVENT, {
         "visit_id": row["id"], "actor_id": actor.id, "at": now, "action": "created",
-        "from_status": None, "to_status": row["status"], "changes": _creation_changes(offset),
+        "from_status": None, "to_status": row["status"], "changes": _offset_changes(offset),
         "comment": None})
     return loaded(Visit, row | {"user": actor, "village": village})
 
@@ -409,7 +417,7 @@ def _write_whole(actor: User, visit: Visit, offset: timedelta, book: Rulebook) -
     """Write a whole visit through the session, where the credit upkeep sees it; a visit
     arriving late may change the travel check of the person's next one."""
     db.session.add(visit)
-    _event(visit, actor, "created", None, _creation_changes(offset))
+    _event(visit, actor, "created", None, _offset_changes(offset))
     db.session.flush()
     reevaluate_successor(visit, book)
     return visit
@@ -454,8 +462,7 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     visit.check_out_digest = digest
     visit.flags = F.active(set(visit.flags) | found, book)
     _settle_status(visit, book)
-    _event(visit, actor, "checked_out", "open",
-           {"clock_offset_s": offset.total_seconds()} if offset else {})
+    _event(visit, actor, "checked_out", "open", _offset_changes(offset))
     reevaluate_successor(visit, book)
     commit_keeping_loaded()
     return visit
