@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..org.models import LinkedVillage
 from ..visits.models import COUNTING_STATUSES, Visit
-from ..visits.services import local_day_bounds
+from .credits import local_day_bounds
 from .facts import linked_villages
 
 CHUNK = 500  # ids per IN list: well under every database's parameter limit

@@ -7,7 +7,7 @@ so the credits change in the same transaction as the visits, whichever code path
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -29,6 +29,15 @@ def zone() -> ZoneInfo:
 
 def local_date(moment: datetime) -> date:
     return moment.astimezone(zone()).date()
+
+
+def local_day_bounds(first: date | None,
+                     last: date | None) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds for local dates ``first``..``last`` inclusive."""
+    tz = zone()
+    start = datetime.combine(first, time(0), tz) if first else None
+    end = datetime.combine(last + timedelta(days=1), time(0), tz) if last else None
+    return start, end
 
 
 def _widen(spans: dict, user_id: int, first: date, last: date) -> None:
@@ -70,7 +79,6 @@ def _forget_noted_credits(session) -> None:
 
 def counting_stays(user_id: int, first: date, last: date) -> list[Stay]:
     """The person's counting stays that touch the local dates first..last."""
-    from ..visits.services import local_day_bounds
     start, end = local_day_bounds(first, last)
     rows = db.session.execute(select(Visit.check_in_at, Visit.check_out_at).where(
         Visit.user_id == user_id, Visit.status.in_(COUNTING_STATUSES),

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..org.models import LinkedVillage
 from ..reports.models import ThematicReport
 from ..visits.models import COUNTING_STATUSES, Visit
+from .credits import local_day_bounds
 from .models import Absence, CalendarDay, DayCredit, OpeningBalance
 
 COUNTING_REPORTS = ("submitted", "acknowledged")
@@ -70,7 +71,6 @@ def _absences(user_ids, span: Period) -> dict[int, list[AbsenceFact]]:
 
 
 def _visits(user_ids, span: Period, zone) -> dict[int, list[VisitFact]]:
-    from ..visits.services import local_day_bounds
     start, end = local_day_bounds(span.start, span.end)
     found: dict[int, list[VisitFact]] = defaultdict(list)
     rows = db.session.execute(select(

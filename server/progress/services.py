@@ -20,8 +20,8 @@ from ..extensions import db
 from ..messages import prefers_english
 from ..org.models import Unit
 from ..visits.models import Visit
-from ..visits.services import local_day_bounds, rulebook_for
-from .credits import local_date, zone
+from ..visits.services import rulebook_for
+from .credits import local_date, local_day_bounds, zone
 from .facts import facts_for_person, working_calendar
 from .models import Absence, CalendarDay, DayCredit, OpeningBalance
 from .rollup import rollup

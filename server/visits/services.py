@@ -6,7 +6,7 @@ import json
 import uuid
 from collections import namedtuple
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -23,6 +23,7 @@ from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
+from ..progress.credits import local_day_bounds
 from . import flags as F
 from .models import IS_OPEN, Visit, VisitEvent
 
@@ -379,14 +380,13 @@ def _open_conflict(open_visit: Visit) -> Conflict:
 INSERT_VISIT = insert(Visit.__table__).returning(Visit.__table__.c.id)
 INSERT_EVENT = insert(VisitEvent.__table__)
 # What a new visit holds in the columns a check-in does not fill.
+_COLUMNS = [(key, column) for key, column in
+            zip(attribute_keys(Visit, Visit.__table__), Visit.__table__.c) if key != "id"]
 _UNFILLED = {key: column.default.arg if column.default is not None and column.default.is_scalar
-             else None
-             for key, column in zip(attribute_keys(Visit, Visit.__table__), Visit.__table__.c)
-             if key != "id"}
+             else None for key, column in _COLUMNS}
 # Columns a NULL may be left out of the INSERT for: each bound value costs a type conversion.
-_NULL_BY_DEFAULT = frozenset(
-    key for key, column in zip(attribute_keys(Visit, Visit.__table__), Visit.__table__.c)
-    if column.default is None and column.server_default is None)
+_NULL_BY_DEFAULT = frozenset(key for key, column in _COLUMNS
+                             if column.default is None and column.server_default is None)
 
 
 def _offset_changes(offset: timedelta) -> dict:
@@ -576,15 +576,6 @@ def load_visit(actor: User, ref: str) -> Visit:
             visit = None
     policy.ensure_visible(visit is not None and policy.can_read_person(actor, visit.user))
     return visit
-
-
-def local_day_bounds(first: date | None,
-                     last: date | None) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds for local dates ``first``..``last`` inclusive."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    start = datetime.combine(first, time(0), zone) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(0), zone) if last else None
-    return start, end
 
 
 def list_visits(actor: User, args: dict, page: int, page_size: int) -> tuple[list[Visit], int]:
