@@ -13,13 +13,21 @@ def open_me(page):
     page.locator("#tabs").get_by_role("link", name="我的").click()
 
 
+def synced_open_visit_stored(page):
+    """What the page keeps, once it holds the open visit as the server has taken it; else None."""
+    kept = stored(page)
+    return kept if (kept["kv"].get("openVisit") or {}).get("synced") else None
+
+
 def test_logging_out_with_nothing_waiting_revokes_the_token_and_forgets_everything(live, page):
     person = live.person()
     log_in(page, person)
     page.get_by_role("button", name="到村签到").click()
+    expect(page.locator(".open-visit")).to_be_visible()   # the tap has been taken, not only made
     expect(waiting_badge(page)).to_contain_text("0 条待同步")
     expect(page.locator(".rule").first).to_be_visible()
-    before = stored(page)
+    before = wait_until(page, lambda: synced_open_visit_stored(page),
+                        message="the open visit was never stored as synced")
     token = before["kv"]["session"]["token"]
     assert before["kv"]["me"]["user"]["name"] == person.name and before["kv"]["openVisit"]
 
