@@ -21,9 +21,10 @@ minutes before a phase says little about it. Each phase therefore runs in ``--ro
 slots, with a /healthz slot of the same length before the first and after each: a round's
 baseline is the better of the /healthz slots on either side of it (the faster rate, the lower
 p99, so that it can flatter no ratio), and a phase's ratios are the median over its rounds of
-(phase ÷ that baseline). A "once" phase sends each round a disjoint share of its requests. The "server CPU ms/req" column (CPU
-of gunicorn and its workers over requests served) is printed too; it moves with the cores'
-speed but not with how the load is shared.
+(phase ÷ that baseline). A "once" phase sends each round a disjoint share of its requests.
+A slot lasts a whole number of seconds (wrk's unit): ``--seconds`` ÷ ``--rounds``, at least 1.
+The "server CPU ms/req" column (CPU of gunicorn and its workers over requests served) is
+printed too; it moves with the cores' speed, the ORM-heavy writes more than /healthz.
 
 wrk is a C client that spends little CPU, so on a 2-core machine the server keeps the cores;
 a Python client would take one of them. Passwords are hashed cheaply here: logging thousands
@@ -47,6 +48,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -237,9 +239,9 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 # --- wrk ------------------------------------------------------------------------------------
 
 def run_wrk(base_url: str, name: str, lines_file: Path, expected: int, mode: str,
-            seconds: float, connections: int, threads: int) -> PhaseResult:
+            seconds: int, connections: int, threads: int) -> PhaseResult:
     """Drive one phase through wrk and read back the RESULT line its script prints."""
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
                "--timeout", "10s", "-s", str(HERE / "wrk_phase.lua"), base_url,
                "--", str(lines_file), str(expected), mode, str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -277,6 +279,10 @@ def server_cpu_s(leader_pid: int) -> float:
     return total / ticks
 
 
+def slot_seconds(args) -> int:
+    return max(1, round(args.seconds / args.rounds))
+
+
 class Phases:
     """The phases against one running server, each a file of requests replayed by wrk in
     rounds, with a /healthz round of the same length on either side of every round."""
@@ -290,7 +296,7 @@ class Phases:
         time.sleep(SETTLE_S)  # the requests wrk left in flight at the last slot's end finish
         cpu_before = server_cpu_s(self.server.process.pid)
         result = run_wrk(self.server.url, name, path, expected, mode,
-                         self.args.seconds / self.args.rounds, self.args.connections,
+                         slot_seconds(self.args), self.args.connections,
                          self.args.threads)
         result.cpu_ms = (server_cpu_s(self.server.process.pid) - cpu_before) * 1000 / max(
             result.requests, 1)
@@ -312,10 +318,10 @@ class Phases:
         result = combined(name, pairs)
         print(f"  {name}: {result.detail}; by round, req/s and p99 ms against /healthz's:",
               flush=True)
-        for k, (phase, healthz) in enumerate(pairs, 1):
-            print(f"    {k}: {phase.rate:7.1f} / {healthz.rate:7.1f} = {phase.rate / healthz.rate:.2f}"
-                  f"   {phase.p99_ms:6.1f} / {healthz.p99_ms:5.1f} = "
-                  f"{phase.p99_ms / healthz.p99_ms:.2f}", flush=True)
+        for k, (phase, base) in enumerate(pairs, 1):
+            print(f"    {k}: {phase.rate:7.1f} / {base.rate:7.1f} = {phase.rate / base.rate:.2f}"
+                  f"   {phase.p99_ms:6.1f} / {base.p99_ms:5.1f} = "
+                  f"{phase.p99_ms / base.p99_ms:.2f}", flush=True)
         self.results.append(result)
         return result
 
@@ -332,10 +338,7 @@ def combined(name: str, pairs: list[tuple[PhaseResult, PhaseResult]]) -> PhaseRe
     """One phase's rounds as one result: its totals, the median of its rounds' p50 and p99,
     and the median of its ratios to the /healthz round beside each."""
     runs = [p for p, _ in pairs]
-    statuses: dict[str, int] = {}
-    for run in runs:
-        for status, count in run.statuses.items():
-            statuses[status] = statuses.get(status, 0) + count
+    statuses = sum((Counter(run.statuses) for run in runs), Counter())
     requests_ = sum(r.requests for r in runs)
     return PhaseResult(
         name, requests_, sum(r.seconds for r in runs), median(r.p50_ms for r in runs),
@@ -385,7 +388,7 @@ def healthz_rounds(results: list[PhaseResult]) -> PhaseResult:
 def report(kind: str, results: list[PhaseResult], args) -> bool:
     """Print the table and the targets; return whether every target was met."""
     print(f"\n{kind}: zaicun serve --workers {args.workers}, {args.connections} connections, "
-          f"{args.seconds} s per phase in {args.rounds} rounds, a /healthz round as long on "
+          f"{args.rounds} rounds of {slot_seconds(args)} s per phase, a /healthz round as long on "
           f"either side of each (wrk -t{args.threads}); load average now "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'phase':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
