@@ -89,7 +89,9 @@ def test_a_final_refusal_is_shown_as_failed_and_the_items_after_it_still_go(live
     page.route("**/api/v1/**", lambda route: route.abort()
                if route.request.method == "POST" else route.continue_())
     page.get_by_role("button", name="到村签到").click()
-    expect(waiting_badge(page)).to_contain_text("1 条待同步")   # taken before the tab changes
+    # Taken before the tab changes. A secretary's first refresh after logging in can take
+    # seconds on a busy machine, and the tap waits for it (for the villages to choose from).
+    expect(waiting_badge(page)).to_contain_text("1 条待同步", timeout=20_000)
     page.locator("#tabs").get_by_role("link", name="汇报").click()
     page.get_by_label("汇报题目").fill("抓党建促乡村振兴专题汇报")
     page.get_by_role("button", name="提交汇报").click()
