@@ -1,6 +1,11 @@
 """The roll-up as a file for the evaluation meeting: xlsx (a sheet per rule) or csv (long form).
 
 Rows keep the roll-up's order (unit code, then the name's pinyin) — never ranked.
+
+Names come from people (a display name, a unit's name, a CSV import), so no text reaches a
+spreadsheet as a formula (OWASP "CSV injection"): text that starts with = + - @, a tab or a CR
+is a string cell with the quote prefix in the xlsx, and starts with ' in the csv. Numbers stay
+numbers.
 """
 from __future__ import annotations
 
@@ -71,6 +76,15 @@ def _rules(data: dict) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value) -> bool:
+    """Whether a spreadsheet program could take this value for a formula: text starting with
+    = + - @, a tab or a carriage return (OWASP's list). Numbers never are."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
 def xlsx_bytes(data: dict, english: bool) -> bytes:
     """A workbook with a sheet per rule, header frozen, statuses coloured and in words."""
     book = Workbook()
@@ -78,16 +92,16 @@ def xlsx_bytes(data: dict, english: bool) -> bytes:
     taken: set[str] = set()
     for rule_id, title in _rules(data) or [("-", "-")]:
         sheet = book.create_sheet(title=_sheet_title(title, taken))
-        sheet.append([_number(_title(data, english))])
+        _append(sheet, [_title(data, english)])
         sheet["A1"].font = Font(bold=True)
-        sheet.append([en if english else zh for _, zh, en, _ in COLUMNS])
+        _append(sheet, [en if english else zh for _, zh, en, _ in COLUMNS])
         for cell in sheet[2]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         for row in data["rows"]:
             for result in (r for r in row["rules"] if r["rule_id"] == rule_id):
                 cells = _cells(row, result, english)
-                sheet.append([_number(cells[key]) for key, *_ in COLUMNS])
+                _append(sheet, [cells[key] for key, *_ in COLUMNS])
                 status_cell = sheet.cell(row=sheet.max_row, column=7)
                 status_cell.fill = PatternFill("solid", fgColor=STATUS_FILL[result["status"]])
         for index, (_, _, _, width) in enumerate(COLUMNS, start=1):
@@ -96,6 +110,21 @@ def xlsx_bytes(data: dict, english: bool) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _append(sheet, values: list) -> None:
+    """Add a row below the last; text that looks like a formula stays text (a string cell,
+    shown as written: openpyxl alone would store "=..." as a formula)."""
+    sheet.append([_number(value) for value in values])
+    for cell in sheet[sheet.max_row]:
+        if looks_like_formula(cell.value):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
+def _csv_text(value):
+    """A csv field: text that looks like a formula gets a leading ' (shown, never run)."""
+    return "'" + value if looks_like_formula(value) else value
 
 
 def _number(value):
@@ -122,24 +151,32 @@ def csv_bytes(data: dict, english: bool) -> bytes:
     """Long form: one line per person × rule, UTF-8 with BOM, a title line first."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_title(data, english)])
+    writer.writerow([_csv_text(_title(data, english))])
     writer.writerow([("Rule" if english else "规则")] +
                     [en if english else zh for _, zh, en, _ in COLUMNS] +
                     [("As of" if english else "统计截至"), ("Calendar" if english else "日历")])
     for row in data["rows"]:
         for result in row["rules"]:
             cells = _cells(row, result, english)
-            writer.writerow([result["title"]] + [cells[key] for key, *_ in COLUMNS] +
-                            [data["as_of"], result["calendar"]])
+            writer.writerow([_csv_text(value) for value in
+                             [result["title"]] + [cells[key] for key, *_ in COLUMNS] +
+                             [data["as_of"], result["calendar"]]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def download(data: dict, kind: str, english: bool):
-    """Send the roll-up as a file named after the unit and the as-of date."""
+    """Send the roll-up as a file named after the unit and the as-of date.
+
+    ``no-store`` like every API answer: send_file's own ``no-cache`` would let a shared
+    browser or proxy keep the names and results on disk."""
     stem = f"zaicun-{data.get('unit_code') or 'all'}-{data['as_of']}"
     if kind == "csv":
-        return send_file(io.BytesIO(csv_bytes(data, english)), mimetype="text/csv",
-                         as_attachment=True, download_name=f"{stem}.csv")
-    return send_file(io.BytesIO(xlsx_bytes(data, english)), as_attachment=True,
-                     download_name=f"{stem}.xlsx", mimetype=(
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        response = send_file(io.BytesIO(csv_bytes(data, english)), mimetype="text/csv",
+                             as_attachment=True, download_name=f"{stem}.csv")
+    else:
+        response = send_file(io.BytesIO(xlsx_bytes(data, english)), as_attachment=True,
+                             download_name=f"{stem}.xlsx", mimetype=(
+                                 "application/vnd.openxmlformats-officedocument.spreadsheetml"
+                                 ".sheet"))
+    response.headers["Cache-Control"] = "no-store"
+    return response
