@@ -107,8 +107,23 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite changes a table by copying it (batch mode) and dropping the old one, which its
+        # foreign keys refuse for a table others point at (users): they are off while the
+        # migrations run — outside any transaction, where SQLite honours the pragma — and the
+        # references are checked once they are back on.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by a migration: {broken[:5]}")
 
 
 if context.is_offline_mode():

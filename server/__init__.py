@@ -102,10 +102,10 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from .auth.services import authenticate_request
     from .errors import register_error_handlers
-    from .security import refuse_nul_characters, register_security_headers
+    from .security import refuse_unstorable_json, register_security_headers
     app.before_request(_refuse_oversized_json)
     app.before_request(authenticate_request)
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unstorable_json)
     register_error_handlers(app)
     register_security_headers(app)
 

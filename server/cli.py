@@ -142,12 +142,18 @@ def serve_command(host, port, workers, demo):
 @click.command("load-calendar")
 @click.argument("year", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--county", "county_code", default=None,
+              help="the county whose own calendar this is (default: the whole deployment's)")
 @with_appcontext
-def load_calendar_command(year, file):
+def load_calendar_command(year, file, county_code):
     """Load a year's official holidays and make-up workdays (CSV: date,kind)."""
-    from .progress.services import load_calendar
-    count = _run_import(lambda _actor, text: load_calendar(year, text), file)
-    click.echo(f"loaded {count} dates for {year}; results for {year} are now official")
+    from .progress.services import calendar_county, load_calendar
+
+    def load(_actor, text):
+        return load_calendar(year, text, calendar_county(None, county_code))
+    count = _run_import(load, file)
+    where = f"county {county_code}" if county_code else "every county without its own"
+    click.echo(f"loaded {count} dates for {year} ({where}); results for {year} are now official")
 
 
 @click.command("recompute-credits")

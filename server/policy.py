@@ -60,7 +60,10 @@ def can_record_report_for(actor: User, person: User) -> bool:
 
 
 def can_manage_absences(actor: User, person: User) -> bool:
-    """Enter or withdraw absences: own township's colleagues (secretary), or in scope."""
+    """Enter or withdraw absences of a cadre or secretary: own township's colleagues
+    (secretary), or in scope. Nobody else has village days for an absence to stand for."""
+    if person.role not in FIELD_ROLES:
+        return False
     if actor.role == "secretary":
         return same_township(actor, person) and actor.id != person.id
     return actor.role in ("supervisor", "admin") and in_scope(actor, person.unit)

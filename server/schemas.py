@@ -1,4 +1,6 @@
 """Field types shared by every area's schemas."""
+import re
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -23,13 +25,77 @@ UNIT_CODE = Pattern(r"^[0-9A-Za-z]{1,20}$", error="1–20 letters or digits")
 VILLAGE_CODE = Pattern(r"^[0-9]{12}$", error="12 digits")
 
 
+# Characters no stored text may hold: C0/C1 controls (a note keeps newline and tab), and the
+# bidirectional embeddings, overrides, isolates and marks that make text read other than it is
+# stored (``\u202eevil``). Lone surrogates cannot be encoded at all (the door refuses them too).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_LINE_FORBIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+_NOTE_FORBIDDEN = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+TEXT_REFUSED = "must not hold control characters, bidirectional overrides or lone surrogates"
+BLANK = "must not be blank"
+
+
+def clean_text(value: str, multiline: bool = False) -> str:
+    """Text as stored: NFC-normalised and trimmed (a note's CRLF becomes LF). Raises
+    ValidationError for control characters (newline and tab only in a note), bidirectional
+    overrides and lone surrogates."""
+    forbidden = _NOTE_FORBIDDEN if multiline else _LINE_FORBIDDEN
+    if multiline:
+        value = value.replace("\r\n", "\n")
+    if forbidden.search(value):
+        raise ValidationError(TEXT_REFUSED)
+    return unicodedata.normalize("NFC", value).strip()
+
+
+class CleanText(fields.String):
+    """Free text a person typed (see ``clean_text``). Blank after trimming is refused, except
+    in a field that may be null (an optional note), where it is stored as nothing."""
+
+    def __init__(self, *, multiline: bool = False, **kw):
+        super().__init__(**kw)
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kw):
+        text = clean_text(super()._deserialize(value, attr, data, **kw), self.multiline)
+        if text:
+            return text
+        if self.allow_none:
+            return None
+        raise ValidationError(BLANK)
+
+    def _validate(self, value):
+        if value is not None:  # a blank optional note became None: nothing left to check
+            super()._validate(value)
+
+
 def Text(max_length: int, **kw):  # noqa: N802 - reads like a field type
-    """A string field of 1..max_length characters, whitespace trimmed by the caller."""
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kw)
+    """A one-line text of 1..max_length characters (a name, a title)."""
+    return CleanText(validate=validate.Length(min=1, max=max_length), **kw)
 
 
 def OptionalText(max_length: int, **kw):  # noqa: N802
-    return fields.String(validate=validate.Length(max=max_length), allow_none=True, **kw)
+    """A note: optional, several lines, blank means none."""
+    return CleanText(multiline=True, validate=validate.Length(max=max_length), allow_none=True,
+                     **kw)
+
+
+def Note(max_length: int, **kw):  # noqa: N802
+    """A note that must be given (an explanation): several lines, never blank."""
+    return CleanText(multiline=True, validate=validate.Length(min=1, max=max_length), **kw)
+
+
+class Username(fields.String):
+    """A username as stored (``server/auth/usernames.py``: NFKC, one script, no look-alikes)."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        from .auth.usernames import UsernameInvalid, clean_username
+        text = super()._deserialize(value, attr, data, **kw)
+        if _LINE_FORBIDDEN.search(text):
+            raise ValidationError(TEXT_REFUSED)
+        try:
+            return clean_username(text)
+        except UsernameInvalid as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class Flag(fields.Boolean):
@@ -88,24 +154,54 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 SERVICE_YEARS = f"must be between {FIRST_DAY} and {LAST_DAY}"
 
 
+# The only spellings taken (RFC 3339's profile of ISO 8601): ``datetime.fromisoformat`` would
+# also take week dates (``2026-W10-1``), ordinal dates, a space for ``T`` and offsets without a
+# colon, which the document does not allow and no client of ours sends.
+DATE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TIMESTAMP_FORMAT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:[+-][0-9]{2}:[0-9]{2}|Z)")
+TIMESTAMP_SHAPE = "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with +HH:MM or Z"
+
+
+def parse_timestamp(raw: str) -> datetime:
+    """An aware time in the document's one spelling, within the service's years; raises
+    ValueError (with a reason fit to show) for anything else."""
+    if not isinstance(raw, str) or TIMESTAMP_FORMAT.fullmatch(raw) is None:
+        raise ValueError(f"must be written {TIMESTAMP_SHAPE}")
+    moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise ValueError(SERVICE_YEARS)
+    return moment
+
+
+class StrictDate(fields.Date):
+    """``YYYY-MM-DD`` and nothing else."""
+
+    def _deserialize(self, value, attr, data, **kw) -> date:
+        if not isinstance(value, str) or DATE_FORMAT.fullmatch(value) is None:
+            raise ValidationError("must be written YYYY-MM-DD")
+        return super()._deserialize(value, attr, data, **kw)
+
+
 def Day(**kw):  # noqa: N802 - reads like a field type
     """A date (``YYYY-MM-DD``) within the service's years."""
-    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=SERVICE_YEARS),
-                       metadata={"description": f"A date that {SERVICE_YEARS}"}, **kw)
+    return StrictDate(validate=validate.Range(FIRST_DAY, LAST_DAY, error=SERVICE_YEARS),
+                      metadata={"description": f"A date that {SERVICE_YEARS}"}, **kw)
 
 
 class LocalDateTime(fields.AwareDateTime):
-    """An ISO 8601 time that must carry an offset, within the service's years; output in the
-    deployment's time zone."""
+    """A time in the document's one spelling (``parse_timestamp``), within the service's
+    years; output in the deployment's time zone."""
 
     def __init__(self, **kw):
         super().__init__(format="iso", **kw)
 
     def _deserialize(self, value, attr, data, **kw) -> datetime:
-        moment = super()._deserialize(value, attr, data, **kw)
-        if not FIRST_DAY <= moment.date() <= LAST_DAY:
-            raise ValidationError(SERVICE_YEARS)
-        return moment
+        try:
+            return parse_timestamp(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     def _serialize(self, value: datetime | None, attr, obj, **kw):
         if value is not None:
@@ -113,14 +209,26 @@ class LocalDateTime(fields.AwareDateTime):
         return super()._serialize(value, attr, obj, **kw)
 
 
+class Number(fields.Float):
+    """A JSON number: a string (``"30.1"``), a boolean or NaN is refused, not converted."""
+
+    def __init__(self, **kw):
+        super().__init__(allow_nan=False, **kw)
+
+    def _deserialize(self, value, attr, data, **kw) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kw)
+
+
 class Coordinate:
     @staticmethod
     def lat(**kw):
-        return fields.Float(validate=validate.Range(-90, 90), allow_nan=False, **kw)
+        return Number(validate=validate.Range(-90, 90), **kw)
 
     @staticmethod
     def lon(**kw):
-        return fields.Float(validate=validate.Range(-180, 180), allow_nan=False, **kw)
+        return Number(validate=validate.Range(-180, 180), **kw)
 
 
 CRS = fields.String(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84")

@@ -1,9 +1,10 @@
 """Response headers every page and API answer carries, and CORS (closed unless configured)."""
+import json
 import re
 
 from flask import Flask, request
 
-from .errors import InvalidInput, NotFound
+from .errors import ApiError, InvalidInput, NotFound
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
@@ -50,25 +51,61 @@ def _allow_listed_origin(response, origins: set[str]) -> None:
         response.headers["Access-Control-Max-Age"] = "600"
 
 
-def refuse_nul_characters() -> None:
-    """Refuse U+0000 in a path or a JSON body: PostgreSQL text cannot hold it, so it would
-    otherwise fail deep in a query (a 500) instead of at the door. (Query arguments that reach
-    the database are patterns, dates, numbers or choices, none of which admits it.)"""
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    found: dict = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json pairs a proper pair into one character
+
+
+def refuse_unstorable_json() -> None:
+    """Refuse, at the door, a JSON write that could not be stored as sent: a key given twice
+    (400 — which one would count?), U+0000 (PostgreSQL text cannot hold it) or a lone surrogate
+    (no encoding can) in any key or string (422 naming the field). Otherwise they would fail
+    deep in a query or a hash — a 500 — instead. A body that is not JSON at all is left to the
+    view's parser, which answers 400 ``invalid_json``. A NUL in a path is routed nowhere."""
     if any("\x00" in str(value) for value in (request.view_args or {}).values()):
         raise NotFound()
-    if request.is_json and request.method in ("POST", "PUT", "PATCH"):
-        body = request.get_data(cache=True)
-        if b"\\u0000" not in body and b"\x00" not in body:
-            return  # JSON writes U+0000 as \u0000 (or, in UTF-16 or -32, with zero bytes)
-        field = _first_nul(request.get_json(silent=True))
-        if field is not None:
-            raise InvalidInput("nul_character", errors={field or "json": ["nul_character"]})
+    if not request.is_json or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    try:
+        value = json.loads(request.get_data(cache=True), object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKey as exc:
+        key = _safe_name(exc.key)
+        raise ApiError("duplicate_key", status=400, errors={key: ["duplicate key"]},
+                       key=key) from None
+    except (ValueError, RecursionError):
+        return
+    found = _first_unstorable(value)
+    if found is not None:
+        field, code = found
+        raise InvalidInput(code, errors={field or "json": [code]})
 
 
-def _first_nul(value, where: str = "") -> str | None:
-    """The name of the first field holding U+0000 (in a key or a string), or None."""
+def _unstorable(text: str) -> str | None:
+    if "\x00" in text:
+        return "nul_character"
+    if _LONE_SURROGATE.search(text):
+        return "lone_surrogate"
+    return None
+
+
+def _first_unstorable(value, where: str = "") -> tuple[str, str] | None:
+    """The first field holding U+0000 or a lone surrogate (in a key or a string), and which."""
     if isinstance(value, str):
-        return where if "\x00" in value else None
+        code = _unstorable(value)
+        return (where, code) if code else None
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):
@@ -77,9 +114,14 @@ def _first_nul(value, where: str = "") -> str | None:
         return None
     for key, item in items:
         name = f"{where}.{key}" if where else str(key)
-        if isinstance(key, str) and "\x00" in key:
-            return name
-        found = _first_nul(item, name)
+        if isinstance(key, str) and _unstorable(key):
+            return _safe_name(name), _unstorable(key)
+        found = _first_unstorable(item, name)
         if found is not None:
             return found
     return None
+
+
+def _safe_name(name: str) -> str:
+    """A field name fit to echo back in an answer (the key itself may be what is unstorable)."""
+    return _LONE_SURROGATE.sub("\ufffd", name.replace("\x00", "\ufffd"))

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
 from ..org.models import LinkedVillage, Unit
+from .usernames import username_key
 
 ROLES = ("cadre", "secretary", "supervisor", "admin")
 FIELD_ROLES = ("cadre", "secretary")  # people who visit villages
@@ -24,6 +25,8 @@ class User(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # What usernames are unique by and logged in with (``usernames.username_key``).
+    username_key: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(12))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
@@ -38,6 +41,11 @@ class User(db.Model):
     links: Mapped[list[LinkedVillage]] = relationship(
         cascade="all, delete-orphan", order_by=LinkedVillage.id
     )
+
+    @validates("username")
+    def _keyed(self, _attribute: str, username: str) -> str:
+        self.username_key = username_key(username)
+        return username
 
     @property
     def linked_villages(self):

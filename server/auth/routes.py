@@ -37,7 +37,7 @@ def post_logout():
 def post_unlock(args):
     """Lift the failed-login lock of a username (admin)."""
     policy.ensure(policy.is_admin(current_user()))
-    lift_throttle(args["username"])
+    lift_throttle(current_user(), args["username"])
     db.session.commit()
 
 
@@ -46,4 +46,5 @@ def post_unlock(args):
 @blp.response(204)
 def post_password(args):
     """Change one's own password."""
-    change_own_password(current_user(), args["old_password"], args["new_password"])
+    change_own_password(current_user(), args["old_password"], args["new_password"],
+                        keep_token_id=g.token_id)

@@ -9,6 +9,7 @@ from flask import current_app, g, request
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import policy
 from ..config import token_lifetime
 from ..db_types import as_loaded, attribute_keys, core_rows, utcnow
 from ..errors import ApiError, Forbidden, InvalidInput, Throttled, Unauthorized
@@ -17,6 +18,7 @@ from ..org.models import Unit
 from .models import AuthToken, User
 from .passwords import check_policy, hash_password, verify_password
 from .throttle import attempts_store
+from .usernames import username_key
 
 # Paths a user holding a one-time password may still call.
 PASSWORD_CHANGE_PATHS = {"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout"}
@@ -37,10 +39,13 @@ def issue_token(user: User) -> tuple[str, AuthToken]:
     return raw, token
 
 
-def revoke_all_tokens(user_id: int) -> None:
-    """Revoke every live token of the user (deactivation, password reset)."""
-    db.session.execute(update(AuthToken).where(
-        AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+def revoke_all_tokens(user_id: int, keep: int | None = None) -> None:
+    """Revoke every live token of the user (deactivation, password reset or change), but the
+    one ``keep`` names."""
+    query = update(AuthToken).where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(AuthToken.id != keep)
+    db.session.execute(query.values(revoked_at=utcnow()))
 
 
 # What nearly every request needs, in one round trip: the token, its user and their unit,
@@ -99,7 +104,7 @@ def current_user() -> User:
 # --- login throttle ---------------------------------------------------------------------
 
 def _throttle_keys(username: str) -> tuple[str, str]:
-    name = username.strip().lower()
+    name = username_key(username)
     return f"fail:{name}", f"lock:{name}"
 
 
@@ -131,8 +136,13 @@ def _record_failure(store, username: str, now) -> None:
         store.clear(fail_key)
 
 
-def lift_throttle(username: str) -> None:
-    """Forget failed logins and any lock for the username (an admin's action)."""
+def lift_throttle(actor: User, username: str) -> None:
+    """Forget failed logins and any lock for the username (an admin's action). An admin with
+    a unit lifts only the locks of people in scope; any other name (unknown ones included, so
+    that nothing leaks) is NotFound. Only an admin with no unit lifts any name."""
+    if not (actor.role == "admin" and actor.unit_id is None):
+        person = db.session.scalar(select(User).where(User.username_key == username_key(username)))
+        policy.ensure_visible(person is not None and policy.in_scope(actor, person.unit))
     store = attempts_store(current_app.config)
     for key in _throttle_keys(username):
         store.clear(key)
@@ -148,7 +158,7 @@ def login(username: str, password: str, address: str) -> tuple[str, AuthToken, U
     now = utcnow()
     _check_address(store, address, now)
     _check_lock(store, username, now)
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    user = db.session.scalar(select(User).where(User.username_key == username_key(username)))
     if not verify_password(user.password_hash if user else None, password) or not user.active:
         _record_failure(store, username, now)
         db.session.commit()
@@ -165,8 +175,10 @@ def logout(token_id: int) -> None:
     db.session.commit()
 
 
-def change_own_password(user: User, old_password: str, new_password: str) -> None:
-    """Change the caller's password; other sessions stay valid, the one-time flag clears."""
+def change_own_password(user: User, old_password: str, new_password: str,
+                        keep_token_id: int | None = None) -> None:
+    """Change the caller's password and clear the one-time flag. Every other session of the
+    person ends (a stolen token dies with the old password); the one that changed it stays."""
     if not verify_password(user.password_hash, old_password):
         raise InvalidInput("wrong_password",
                            errors={"old_password": ["wrong_password"]})
@@ -175,4 +187,5 @@ def change_own_password(user: User, old_password: str, new_password: str) -> Non
         raise InvalidInput("weak_password", errors={"new_password": ["unchanged"]})
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    revoke_all_tokens(user.id, keep=keep_token_id)
     db.session.commit()

@@ -3,8 +3,8 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 
 from ..auth.models import ROLES
 from ..org.models import UNIT_LEVELS
-from ..schemas import (CRS, UNIT_CODE, VILLAGE_CODE, Coordinate, Day, Flag, OptionalText,
-                       Pattern, Text)
+from ..schemas import (CRS, UNIT_CODE, VILLAGE_CODE, Coordinate, Day, ErrorSchema, Flag,
+                       LocalDateTime, OptionalText, Text, Username)
 
 
 class UnitCreateSchema(Schema):
@@ -31,7 +31,7 @@ class VillageCreateSchema(Schema):
     township_code = fields.String(required=True, validate=UNIT_CODE)
     lat = Coordinate.lat(required=True)
     lon = Coordinate.lon(required=True)
-    radius_m = fields.Integer(load_default=1000, validate=validate.Range(1, 100_000))
+    radius_m = fields.Integer(load_default=1000, strict=True, validate=validate.Range(1, 100_000))
     crs = CRS
 
 
@@ -39,7 +39,7 @@ class VillagePatchSchema(Schema):
     name = Text(100)
     lat = Coordinate.lat()
     lon = Coordinate.lon()
-    radius_m = fields.Integer(validate=validate.Range(1, 100_000))
+    radius_m = fields.Integer(strict=True, validate=validate.Range(1, 100_000))
     crs = CRS
 
     @validates_schema
@@ -62,11 +62,7 @@ class VillageQuerySchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True, validate=Pattern(
-        # Control characters, U+0085 and U+FEFF are named because Python's \s and the document's
-        # (ECMA) \s differ on exactly those; this way both read the same set.
-        r"^[^\s\x00-\x1f\x7f\x85\ufeff/\\]{2,64}$",
-        error="2–64 characters without spaces or slashes"))
+    username = Username(required=True)
     password = fields.String(required=True, validate=validate.Length(max=200))
     name = Text(100, required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
@@ -129,6 +125,28 @@ class ImportErrorSchema(Schema):
     row = fields.Integer()
     column = fields.String()
     message = fields.String()
+
+
+class ImportJobSchema(Schema):
+    """A CSV import running in the background (a file of more rows than a request takes)."""
+    id = fields.String()
+    kind = fields.String(metadata={"enum": ["villages", "users"]})
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    phase = fields.String(allow_none=True, metadata={
+        "description": "queued, checking, hashing (users' one-time passwords) or writing; "
+                       "done_rows counts the rows of this phase done so far"})
+    total_rows = fields.Integer()
+    done_rows = fields.Integer()
+    created_at = LocalDateTime()
+    started_at = LocalDateTime(allow_none=True)
+    finished_at = LocalDateTime(allow_none=True)
+    status_url = fields.String(metadata={"description": "Where to GET this job's status"})
+    result = fields.Nested(ImportResultSchema, allow_none=True, metadata={
+        "description": "When done: as the 201 of a small file; the one-time passwords only "
+                       "in the owner's first answer after it is done"})
+    error = fields.Nested(ErrorSchema, allow_none=True, metadata={
+        "description": "When failed: as the error of a small file (csv_invalid: errors.rows)"})
+    passwords_given_at = LocalDateTime(allow_none=True)
 
 
 class MeSchema(Schema):

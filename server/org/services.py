@@ -8,7 +8,8 @@ from ..audit.models import record
 from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
-from ..errors import Conflict, InvalidInput, NotFound
+from ..auth.usernames import username_key
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
 from .models import UNIT_LEVELS, LinkedVillage, Unit, Village
@@ -32,11 +33,28 @@ def user_dict(user: User) -> dict:
             "active": user.active, "must_change_password": user.must_change_password}
 
 
-def find_unit(code: str | None, field: str = "unit_code") -> Unit | None:
-    """Return the unit with this code (None for no code); InvalidInput when unknown."""
+def find_unit(code: str | None, field: str = "unit_code", actor: User | None = None) -> Unit | None:
+    """Return the unit with this code (None for no code); InvalidInput when unknown.
+
+    With an ``actor`` (an admin placing something), a unit outside their scope is refused as
+    Forbidden exactly as an unknown code is, before anything about the unit is looked at, so
+    that an answer never tells whether an out-of-scope code exists or what level it is."""
     if code is None:
         return None
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if actor is not None and not policy.can_write_org(actor, unit):
+        raise Forbidden("out_of_scope", errors={field: ["out of scope"]})
+    if unit is None:
+        raise InvalidInput("unknown_unit", errors={field: ["unknown"]}, code=code)
+    return unit
+
+
+def check_found_unit(unit: Unit | None, code: str, field: str = "unit_code",
+                     actor: User | None = None) -> Unit:
+    """``find_unit``'s refusals, in its order, for a unit already looked up (a CSV import
+    reads every unit its file names in one query): out of scope before unknown."""
+    if actor is not None and not policy.can_write_org(actor, unit):
+        raise Forbidden("out_of_scope", errors={field: ["out of scope"]})
     if unit is None:
         raise InvalidInput("unknown_unit", errors={field: ["unknown"]}, code=code)
     return unit
@@ -65,7 +83,7 @@ def to_wgs84(lat: float, lon: float, crs: str | None) -> tuple[float, float]:
 
 def create_unit(actor: User | None, data: dict) -> Unit:
     """Create a unit below its parent (admins in scope; ``actor`` None: the command line)."""
-    parent = find_unit(data.get("parent_code"), "parent_code")
+    parent = find_unit(data.get("parent_code"), "parent_code", actor)
     level = data["level"]
     if parent is not None and UNIT_LEVELS.index(parent.level) >= UNIT_LEVELS.index(level):
         raise InvalidInput("bad_parent", errors={"parent_code": ["level"]}, code=parent.code)
@@ -83,7 +101,7 @@ def create_unit(actor: User | None, data: dict) -> Unit:
 # --- villages -----------------------------------------------------------------------------
 
 def township_for_village(actor: User | None, code: str) -> Unit:
-    township = find_unit(code, "township_code")
+    township = find_unit(code, "township_code", actor)
     if township.level != "township":
         raise InvalidInput("unit_not_township", errors={"township_code": ["not a township"]},
                            code=code)
@@ -151,11 +169,12 @@ def ensure_may_place(actor: User | None, unit: Unit | None) -> None:
 
 def create_user(actor: User | None, data: dict, must_change_password: bool = False) -> User:
     """Create a user after checking the password policy, role, unit and scope."""
-    unit = find_unit(data.get("unit_code"))
+    unit = find_unit(data.get("unit_code"), actor=actor)
     check_role_unit(data["role"], unit)
     ensure_may_place(actor, unit)
     check_policy(data["username"], data["password"])
-    if db.session.scalar(select(User.id).where(User.username == data["username"])):
+    if db.session.scalar(select(User.id).where(
+            User.username_key == username_key(data["username"]))):
         raise Conflict("duplicate", errors={"username": ["duplicate"]}, what="username",
                        value=data["username"])
     user = User(username=data["username"], name=data["name"].strip(), role=data["role"],
@@ -181,7 +200,7 @@ def update_user(actor: User, user: User, data: dict) -> User:
     policy.ensure(policy.is_admin(actor))
     ensure_may_place(actor, user.unit)
     before = user_dict(user)
-    unit = find_unit(data["unit_code"]) if "unit_code" in data else user.unit
+    unit = find_unit(data["unit_code"], actor=actor) if "unit_code" in data else user.unit
     role = data.get("role", user.role)
     check_role_unit(role, unit)
     ensure_may_place(actor, unit)

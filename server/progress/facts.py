@@ -22,7 +22,7 @@ from ..org.models import LinkedVillage
 from ..reports.models import ThematicReport
 from ..visits.models import COUNTING_STATUSES, Visit
 from .credits import local_day_bounds
-from .models import Absence, CalendarDay, DayCredit, OpeningBalance
+from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
 
 COUNTING_REPORTS = ("submitted", "acknowledged")
 VISIT_METRICS = ("visits", "households_visited", "linked_village_coverage")
@@ -31,22 +31,34 @@ VISIT_METRICS = ("visits", "households_visited", "linked_village_coverage")
 _calendars: dict[tuple, WorkingCalendar] = {}
 
 
-def working_calendar() -> WorkingCalendar:
-    """The official calendar with every year an admin loaded.
+def working_calendar(county_code: str | None = None) -> WorkingCalendar:
+    """The official calendar of a county: for each year, the dates the county loaded, or
+    else those loaded for the whole deployment (with neither, the official calendar alone).
 
     The loaded dates are read every time (another process may have loaded a year); the
     calendar built from them is kept, so its counting tables are built once per content.
     """
-    marks = tuple(db.session.execute(select(CalendarDay.day, CalendarDay.is_workday)
-                                     .order_by(CalendarDay.day)).all())
+    scopes = {DEPLOYMENT_WIDE, county_code or DEPLOYMENT_WIDE}
+    marks = tuple(db.session.execute(
+        select(CalendarDay.county_code, CalendarDay.day, CalendarDay.is_workday)
+        .where(CalendarDay.county_code.in_(scopes))
+        .order_by(CalendarDay.county_code, CalendarDay.day)).all())
     if marks not in _calendars:
         loaded: dict[int, dict[date, bool]] = defaultdict(dict)
-        for day, is_workday in marks:
-            loaded[day.year][day] = is_workday
+        own_years = {day.year for scope, day, _ in marks if scope != DEPLOYMENT_WIDE}
+        for scope, day, is_workday in marks:
+            if scope != DEPLOYMENT_WIDE or day.year not in own_years:
+                loaded[day.year][day] = is_workday
         if len(_calendars) > 16:
             _calendars.clear()
         _calendars[marks] = WorkingCalendar(loaded)
     return _calendars[marks]
+
+
+def county_code_of(unit) -> str | None:
+    """The code of the county a unit is in (None above or outside a county)."""
+    county = unit.county() if unit is not None else None
+    return county.code if county is not None else None
 
 
 def needs_visits(rules: list[Rule]) -> bool:

@@ -51,11 +51,17 @@ class MonthCredit(db.Model):
     year_halves_to_date: Mapped[int] = mapped_column(Integer)
 
 
+DEPLOYMENT_WIDE = ""  # the county_code of the calendar every county uses unless it has its own
+
+
 class CalendarDay(db.Model):
-    """An official holiday or make-up workday of a year an admin loaded."""
+    """An official holiday or make-up workday of a year an admin loaded: for one county, or
+    (``county_code`` empty) for every county that did not load that year itself."""
 
     __tablename__ = "calendar_days"
 
+    county_code: Mapped[str] = mapped_column(String(20), primary_key=True,
+                                             default=DEPLOYMENT_WIDE)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
     is_workday: Mapped[bool] = mapped_column(Boolean)

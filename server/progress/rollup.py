@@ -28,7 +28,7 @@ from ..org.models import Unit
 from ..reports.models import ThematicReport
 from .credits import zone
 from .facts import COUNTING_REPORTS, facts_for_people, working_calendar
-from .models import Absence, DayCredit, MonthCredit, OpeningBalance
+from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, MonthCredit, OpeningBalance
 
 FIELD_ROLES = ("cadre", "secretary")
 SUMMED_METRICS = ("village_days", "village_hours", "thematic_reports")
@@ -256,9 +256,10 @@ def _people_statement(scope: tuple, shapes: tuple, hours: bool, reports: bool, a
     return statement
 
 
-def _county_of(rows: list[PersonRow], ruleset) -> dict[str, str | None]:
-    """unit path → county code; only read when some county has rules of its own."""
-    if not ruleset.by_county:
+def _county_of(rows: list[PersonRow], needed: bool) -> dict[str, str | None]:
+    """unit path → county code; only read when some county has rules or a calendar of its
+    own."""
+    if not needed:
         return {}
     counties = dict(db.session.execute(select(Unit.path, Unit.code).where(
         Unit.level == "county")).all())
@@ -267,6 +268,12 @@ def _county_of(rows: list[PersonRow], ruleset) -> dict[str, str | None]:
         found[path] = next((code for county_path, code in counties.items()
                             if path.startswith(county_path)), None)
     return found
+
+
+def _counties_with_calendars() -> list[str]:
+    """The counties that loaded a calendar of their own (most deployments: none)."""
+    return list(db.session.scalars(select(CalendarDay.county_code).distinct().where(
+        CalendarDay.county_code != DEPLOYMENT_WIDE)))
 
 
 def rollup(actor: User, unit: Unit | None, as_of: date,
@@ -291,8 +298,10 @@ def _rollup(actor: User, unit: Unit | None, as_of: date,
     hours = any(r.metric == "village_hours" for r in fast)
     reports = any(r.metric == "thematic_reports" for r in fast)
     people = read_people(actor, unit, as_of, starts, hours, reports)
-    counties = _county_of(people, ruleset)
-    calendar = working_calendar()
+    own_calendars = _counties_with_calendars()
+    counties = _county_of(people, bool(ruleset.by_county or own_calendars))
+    calendars = {None: working_calendar()}
+    calendars.update((code, working_calendar(code)) for code in own_calendars)
     slow = bool(all_rules - fast)
     exact = _exact_facts([p for p in people if slow or p.special or p.active_from
                           or p.active_until], all_rules, as_of)
@@ -300,14 +309,16 @@ def _rollup(actor: User, unit: Unit | None, as_of: date,
     rows = []
     by_county = bool(ruleset.by_county)
     for person in sorted(people, key=_order):
-        book = ruleset.for_county(counties.get(person.unit_path)) if by_county else ruleset.default
+        county = counties.get(person.unit_path)
+        book = ruleset.for_county(county) if by_county else ruleset.default
+        calendar = calendars.get(county, calendars[None])
         if person.id in exact:
             results = _exact_results(person, book, exact[person.id], calendar, as_of)
         else:
-            plan = plans.get((id(book), person.role))
+            plan = plans.get((id(book), id(calendar), person.role))
             if plan is None:
-                plan = plans[id(book), person.role] = _plan(book, person.role, starts,
-                                                            calendar, as_of)
+                plan = plans[id(book), id(calendar), person.role] = _plan(
+                    book, person.role, starts, calendar, as_of)
             results = [_shared_result(step, person) for step in plan]
         if results:
             rows.append((person, results))

@@ -8,9 +8,11 @@ from ..org.services import get_user_for_org
 from ..visits.services import rulebook_for
 from . import export, services
 from .coverage import linked_village_coverage
+from .facts import county_code_of
 from ..uploads import CSV_UPLOAD, uploaded_text
 from .schemas import (AbsenceCreateSchema, AbsenceQuerySchema, AbsenceSchema,
-                      CalendarLoadedSchema, ComplianceQuerySchema, DaysQuerySchema, DaysSchema,
+                      CalendarLoadedSchema, CalendarQuerySchema, ComplianceQuerySchema,
+                      DaysQuerySchema, DaysSchema,
                       ExportQuerySchema, OpeningBalanceOutSchema, OpeningBalanceSchema,
                       PersonComplianceSchema, RollupQuerySchema, RollupSchema, RulesSchema)
 
@@ -76,7 +78,7 @@ def get_user_days(args, user_id):
 def rollup(args) -> dict:
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
     unit, rows = services.unit_rows(current_user(), args.get("unit_code"), as_of)
-    calendar = services.working_calendar().kind(as_of.year)
+    calendar = services.working_calendar(county_code_of(unit)).kind(as_of.year)
     answer = {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
               "year": as_of.year, "as_of": as_of, "calendar": calendar,
               "rows": [{"user": person.summary(),
@@ -149,10 +151,18 @@ def put_opening_balance(args, user_id, year):
 
 
 @blp.route("/calendars/<int:year>", methods=["PUT"])
+@blp.arguments(CalendarQuerySchema, location="query")
 @blp.response(200, CalendarLoadedSchema)
 @blp.doc(requestBody=CSV_UPLOAD)
-def put_calendar(year):
-    """Load a year's official holidays and make-up workdays (CSV ``date,kind``; admin)."""
-    policy.ensure(policy.is_admin(current_user()))
-    count = services.load_calendar(year, uploaded_text())
-    return {"year": year, "dates": count, "calendar": "official"}
+def put_calendar(args, year):
+    """Load a year's official holidays and make-up workdays (CSV ``date,kind``; admin).
+
+    The calendar is a county's: the one ``unit_code`` names, or the admin's own county. An
+    admin with no unit and no ``unit_code`` loads the deployment-wide calendar, which every
+    county uses for a year it has not loaded itself."""
+    actor = current_user()
+    policy.ensure(policy.is_admin(actor))
+    county = services.calendar_county(actor, args.get("unit_code"))
+    count = services.load_calendar(year, uploaded_text(), county)
+    return {"year": year, "dates": count, "calendar": "official",
+            "county_code": county.code if county else None}

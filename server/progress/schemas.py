@@ -184,7 +184,14 @@ class OpeningBalanceOutSchema(Schema):
     note = fields.String(allow_none=True)
 
 
+class CalendarQuerySchema(Schema):
+    unit_code = fields.String(validate=UNIT_CODE, metadata={
+        "description": "The county whose calendar this is (default: the admin's own county; "
+                       "an admin with no unit: the deployment-wide calendar)"})
+
+
 class CalendarLoadedSchema(Schema):
     year = fields.Integer()
     dates = fields.Integer()
     calendar = fields.String()
+    county_code = fields.String(allow_none=True)

@@ -22,8 +22,8 @@ from ..org.models import Unit
 from ..visits.models import Visit
 from ..visits.services import rulebook_for
 from .credits import local_date, local_day_bounds, zone
-from .facts import facts_for_person, working_calendar
-from .models import Absence, CalendarDay, DayCredit, OpeningBalance
+from .facts import county_code_of, facts_for_person, working_calendar
+from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
 from .rollup import rollup
 
 FIELD_ROLES = ("cadre", "secretary")
@@ -83,7 +83,7 @@ def results_for(user: User, as_of: date) -> list[RuleResult]:
 def _evaluate_all(rules, user: User, facts, as_of: date, book: Rulebook,
                   calendar=None) -> list[RuleResult]:
     from ..compliance.engine import Person
-    calendar = calendar or working_calendar()
+    calendar = calendar or working_calendar(county_code_of(user.unit))
     person = Person(user.role, user.active_from, user.active_until)
     results = [evaluate(rule, person, facts, calendar, as_of, zone(), book.thresholds)
                for rule in rules]
@@ -144,7 +144,7 @@ def day_breakdown(user: User, year: int) -> list[dict]:
                                           "village_name": visit.village.name,
                                           "status": visit.status, "counts": visit.counts})
             day = date.fromordinal(day.toordinal() + 1)
-    calendar = working_calendar()
+    calendar = working_calendar(county_code_of(user.unit))
     for absence in db.session.scalars(select(Absence).where(
             Absence.user_id == user.id, Absence.status == "approved",
             Absence.start_date <= last, Absence.end_date >= first)):
@@ -234,15 +234,43 @@ def set_opening_balance(actor: User, person: User, year: int, data: dict) -> Ope
     return balance
 
 
-def load_calendar(year: int, text: str) -> int:
-    """Store a year's official holidays and make-up workdays; replaces that year's list."""
+def calendar_county(actor: User | None, unit_code: str | None) -> Unit | None:
+    """The county whose calendar ``actor`` loads: the one named, or else the actor's own; None
+    for the deployment-wide calendar, which only an admin with no unit (or the command line)
+    loads. A county's calendar changes that county's numbers only, so an admin loads only a
+    county in scope (an out-of-scope or unknown code alike: 403)."""
+    if unit_code is not None:
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        if actor is not None:
+            policy.ensure(unit is not None and policy.can_write_org(actor, unit),
+                          "out_of_scope", {"unit_code": ["out of scope"]})
+        if unit is None:
+            raise InvalidInput("unknown_unit", errors={"unit_code": ["unknown"]}, code=unit_code)
+        if unit.level != "county":
+            raise InvalidInput("unit_not_county", errors={"unit_code": ["not a county"]},
+                               code=unit_code)
+        return unit
+    if actor is None or actor.unit is None:
+        return None
+    county = actor.unit if actor.unit.level == "county" else None
+    policy.ensure(county is not None, "calendar_county_required",
+                  {"unit_code": ["name the county"]})
+    return county
+
+
+def load_calendar(year: int, text: str, county: Unit | None = None) -> int:
+    """Store a year's official holidays and make-up workdays for a county (None: for the
+    whole deployment); replaces that year's list there."""
     try:
         marks = parse_calendar_csv(year, text)
     except CalendarFileError as exc:
         raise InvalidInput("calendar_invalid", errors={"rows": [
             {"row": exc.line, "column": exc.column, "message": exc.problem}]}) from None
-    db.session.execute(delete(CalendarDay).where(CalendarDay.year == year))
+    scope = county.code if county is not None else DEPLOYMENT_WIDE
+    db.session.execute(delete(CalendarDay).where(CalendarDay.year == year,
+                                                 CalendarDay.county_code == scope))
     db.session.execute(insert(CalendarDay), [
-        {"day": d, "year": year, "is_workday": w} for d, w in sorted(marks.items())])
+        {"county_code": scope, "day": d, "year": year, "is_workday": w}
+        for d, w in sorted(marks.items())])
     db.session.commit()
     return len(marks)

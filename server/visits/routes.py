@@ -9,7 +9,7 @@ from .. import policy
 from ..auth.services import current_user
 from ..errors import ApiError
 from ..extensions import db
-from ..schemas import ErrorSchema
+from ..schemas import ErrorSchema, parse_timestamp
 from . import services
 from .schemas import (BulkReviewResultSchema, BulkReviewSchema, CheckOutSchema, ExplainSchema,
                       ReviewSchema, VillageChangeSchema, VisitCreateSchema, VisitEventSchema,
@@ -24,12 +24,9 @@ def client_time() -> datetime | None:
     if not raw:
         return None
     try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        return parse_timestamp(raw.strip())
     except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise ApiError("invalid_client_time", status=400)
-    return value
+        raise ApiError("invalid_client_time", status=400) from None
 
 
 def shown(visit) -> dict:

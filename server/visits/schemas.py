@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..schemas import (CRS, VILLAGE_CODE, Coordinate, Day, Flag, Id, LocalDateTime,
-                       OptionalText, Text)
+                       Note, Number, OptionalText, Text)
 from .models import VISIT_STATUSES
 
 CLIENT_ID = fields.UUID(required=True)
@@ -11,8 +11,7 @@ CLIENT_ID = fields.UUID(required=True)
 class LocationSchema(Schema):
     lat = Coordinate.lat(required=True)
     lon = Coordinate.lon(required=True)
-    accuracy_m = fields.Float(allow_none=True, allow_nan=False,
-                              validate=validate.Range(min=0, max=1_000_000))
+    accuracy_m = Number(allow_none=True, validate=validate.Range(min=0, max=1_000_000))
     crs = CRS
 
 
@@ -41,7 +40,7 @@ class CheckOutSchema(CheckOutPartSchema):
 
 
 class ExplainSchema(Schema):
-    note = Text(2000, required=True)
+    note = Note(2000, required=True)
 
 
 class VillageChangeSchema(Schema):

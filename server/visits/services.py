@@ -24,6 +24,7 @@ from ..extensions import db
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
 from ..progress.credits import local_day_bounds
+from ..schemas import FIRST_DAY, LAST_DAY, SERVICE_YEARS
 from . import flags as F
 from .models import IS_OPEN, Visit, VisitEvent
 
@@ -97,6 +98,11 @@ def _distance(point: F.Point | None, village: Village) -> float | None:
 
 
 def _check_time(at: datetime, now: datetime, book: Rulebook, field: str) -> None:
+    """A time as corrected for the device's clock must still be a time the service keeps (a
+    clock set to 2900 must not turn a check-in into one of 1153) and not in the future."""
+    if not FIRST_DAY <= at.date() <= LAST_DAY:
+        raise InvalidInput("invalid_input", errors={field: [
+            f"{SERVICE_YEARS} once corrected for the device clock (X-Client-Time)"]})
     if at > now + timedelta(seconds=book.future_tolerance_s):
         raise InvalidInput("time_in_future", errors={field: ["in the future"]})
 

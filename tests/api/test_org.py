@@ -131,7 +131,7 @@ def test_a_gcj02_point_is_converted_to_wgs84(client, org):
 @pytest.mark.parametrize("fields, status, field", [
     ({"code": "341122100201"}, 409, "code"),             # 东村 exists
     ({"township_code": "341122"}, 422, "township_code"),  # a county is not a township
-    ({"township_code": "999"}, 422, "township_code"),     # unknown unit
+    ({"township_code": "999"}, 403, "township_code"),     # unknown: as out of scope, no leak
     ({"code": "12345"}, 422, "code"),                     # village codes have 12 digits
     ({"lat": 91}, 422, "lat"),
     ({"radius_m": 0}, 422, "radius_m"),
@@ -310,7 +310,7 @@ def test_only_an_admin_without_a_unit_creates_an_admin_without_a_unit(client, or
     ("secretary", {}, 403),
     ("admin", {"username": "cadre"}, 409),        # taken
     ("admin", {"role": "boss"}, 422),
-    ("admin", {"unit_code": "999"}, 422),
+    ("admin", {"unit_code": "999"}, 403),         # unknown: as out of scope, no leak
 ])
 def test_a_user_is_refused_when_out_of_scope_duplicate_or_invalid(client, org, who, fields,
                                                                   status):
