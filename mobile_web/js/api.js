@@ -49,9 +49,21 @@ export function authHeaders() {
 export const get = (path) => request('GET', path);
 export const post = (path, body, options = {}) => request('POST', path, { ...options, body });
 
-/** API.md: 401 (after logging in again), 408, 429 and 5xx may be retried; other 4xx are final. */
+/**
+ * API.md: 401 (after logging in again), 408, 429 and 5xx may be retried; other 4xx are final.
+ * A 5xx that keeps coming is not retried for ever: see MAX_SERVER_ERRORS in outbox.js.
+ */
 export function isRetryable(status) {
   return status === 401 || status === 408 || status === 429 || status >= 500 || status < 400;
+}
+
+/** How long the server asked to wait (Retry-After: seconds or an HTTP date); 0 when it did not. */
+export function retryAfterMs(headers) {
+  const value = headers && headers.get('Retry-After');
+  if (!value) return 0;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? 0 : Math.max(0, at - Date.now());
 }
 
 /** The server's readable message, or a fallback. */

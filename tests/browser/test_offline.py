@@ -1,5 +1,6 @@
 """Offline first: the app opens without the server, keeps every write in its outbox, and gets
-each one to the server exactly once — through a stopped server, a 500 and a final refusal."""
+each one to the server exactly once — through a stopped server, a 500 and a final refusal; a
+500 that keeps coming makes its item failed without holding back the items of other objects."""
 import json
 import re
 import time
@@ -118,8 +119,117 @@ def test_a_final_refusal_is_shown_as_failed_and_the_items_after_it_still_go(live
     copied = page.get_by_role("dialog").get_by_role("textbox")
     assert json.loads(copied.input_value())[0]["body"]["village_code"] == VILLAGE["code"]
     page.get_by_role("dialog").get_by_role("button", name="知道了").click()
-    failed.get_by_role("button", name="放弃").click()
-    page.get_by_role("alertdialog").get_by_role("button", name="放弃").click()
+    failed.get_by_role("button", name="丢弃").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="丢弃").click()
     expect(page.locator(".queue-item")).to_have_count(0)
     expect(waiting_badge(page)).not_to_contain_text("失败")
+    assert stored(page)["outbox"] == []
+
+
+def server_error(route) -> None:
+    route.fulfill(status=500, content_type="application/json",
+                  body=json.dumps({"code": "internal_error", "message": "服务器内部错误。"}))
+
+
+def test_a_report_that_keeps_getting_500_does_not_hold_back_a_later_check_in(live, page, context):
+    """A 5xx is retried with backoff, five times, then shown as failed (重试 / 复制 / 丢弃);
+    meanwhile the check-in queued after it goes, as it belongs to another object."""
+    secretary = live.person(role="secretary")
+    log_in(page, secretary)
+    expect(page.locator(".rule").first).to_be_visible()      # the villages are known
+    context.set_offline(True)
+    page.locator("#tabs").get_by_role("link", name="汇报").click()
+    page.get_by_label("汇报题目").fill("服务器收不下的汇报")
+    page.get_by_role("button", name="提交汇报").click()
+    expect(waiting_badge(page)).to_contain_text("1 条待同步")
+    page.locator("#tabs").get_by_role("link", name="进度").click()
+    page.get_by_role("button", name="到村签到").click()
+    expect(waiting_badge(page)).to_contain_text("2 条待同步")
+    assert [i["kind"] for i in stored(page)["outbox"]] == ["report", "check_in"]
+
+    report_posts, mended = [], []
+
+    def reports(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        report_posts.append(time.monotonic())
+        return route.continue_() if mended else server_error(route)
+    page.route("**/api/v1/reports", reports)
+    context.set_offline(False)         # the signal is back: the report gets a 500 each time
+
+    visits = wait_until(page, lambda: live.visits_of(secretary),
+                        message="the check-in was held back behind the failing report")
+    assert len(visits) == 1 and visits[0]["village_code"] == VILLAGE["code"]
+    expect(waiting_badge(page)).to_contain_text("1 条待同步")
+    assert [i["kind"] for i in stored(page)["outbox"]] == ["report"]
+    waiting_badge(page).click()
+    expect(page.locator(".queue-item")).to_contain_text("服务器出错（1/5）")
+
+    # Tried again by itself after a backoff of about two seconds …
+    wait_until(page, lambda: len(report_posts) >= 2, timeout_s=5,
+               message="the report was not tried again after its backoff")
+    assert report_posts[1] - report_posts[0] >= 1.2
+    # … and sooner on request, until the fifth 500 makes it failed.
+    while len(report_posts) < 5:
+        tried = len(report_posts)
+        page.get_by_role("button", name="立即同步").click()
+        wait_until(page, lambda tried=tried: len(report_posts) > tried, timeout_s=5)
+    failed = page.locator(".queue-item.failed")
+    expect(failed).to_contain_text("专题汇报 · 服务器收不下的汇报")
+    expect(failed).to_contain_text("服务器出错 5 次，已停止自动重试：服务器内部错误。")
+    for word in ("重试", "复制", "丢弃"):
+        expect(failed.get_by_role("button", name=word, exact=True)).to_be_visible()
+    expect(waiting_badge(page)).to_contain_text("0 条待同步")
+    expect(waiting_badge(page)).to_contain_text("1 条失败")
+    assert live.api("GET", f"/reports?user_id={secretary.id}").json() == []
+
+    failed.get_by_role("button", name="复制", exact=True).click()
+    copied = json.loads(page.get_by_role("dialog").get_by_role("textbox").input_value())
+    assert copied[0]["body"]["title"] == "服务器收不下的汇报" and copied[0]["state"] == "failed"
+    page.get_by_role("dialog").get_by_role("button", name="知道了").click()
+    assert len(report_posts) == 5      # a failed item is not tried again by itself
+
+    mended.append(True)                # the server is mended: 重试 sends it again
+    failed.get_by_role("button", name="重试", exact=True).click()
+    reports_filed = wait_until(page, lambda: live.api(
+        "GET", f"/reports?user_id={secretary.id}").json(), message="the retried report never landed")
+    assert [r["title"] for r in reports_filed] == ["服务器收不下的汇报"] and len(report_posts) == 6
+    expect(page.locator(".queue-item")).to_have_count(0)
+    expect(waiting_badge(page)).to_contain_text("0 条待同步")
+    expect(waiting_badge(page)).not_to_contain_text("失败")
+    assert stored(page)["outbox"] == []
+
+
+def test_while_a_check_in_gets_500_its_check_out_waits_behind_it(live, page, context):
+    """The items of one visit keep their order: a check-out is never sent before its check-in."""
+    person = live.person()
+    log_in(page, person)
+    expect(page.locator(".rule").first).to_be_visible()
+    context.set_offline(True)
+    page.get_by_role("button", name="到村签到").click()
+    expect(page.locator(".open-visit")).to_contain_text(VILLAGE["name"])
+    page.get_by_role("button", name="离村签退").click()
+    expect(waiting_badge(page)).to_contain_text("2 条待同步")
+
+    sent, mended = [], []
+
+    def visits(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        sent.append(route.request.url.rsplit("/api/v1", 1)[1])
+        return route.continue_() if mended else server_error(route)
+    page.route("**/api/v1/visits**", visits)
+    context.set_offline(False)
+    waiting_badge(page).click()
+
+    expect(page.locator(".queue-item").first).to_contain_text("服务器出错（1/5）")
+    page.wait_for_timeout(500)                # within the check-in's backoff
+    assert sent == ["/visits"]                # the check-out did not jump ahead
+    mended.append(True)
+    page.get_by_role("button", name="立即同步").click()
+    done = wait_until(page, lambda: [v for v in live.visits_of(person) if v["check_out"]],
+                      message="the check-in and check-out did not land after the 500")
+    assert sent[:2] == ["/visits", "/visits"] and sent[2].endswith("/check-out") and len(sent) == 3
+    assert len(done) == 1 and len(live.visits_of(person)) == 1
+    expect(waiting_badge(page)).to_contain_text("0 条待同步")
     assert stored(page)["outbox"] == []
