@@ -46,43 +46,38 @@ def upgrade():
         batch_op.alter_column('username_key', existing_type=sa.String(length=200), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_users_username_key'), ['username_key'])
 
-    op.create_table('calendar_days_new',
-    sa.Column('county_code', sa.String(length=20), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('is_workday', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('county_code', 'day', name='pk_calendar_days_new')
-    )
-    op.execute("INSERT INTO calendar_days_new (county_code, day, year, is_workday) "
-               "SELECT '', day, year, is_workday FROM calendar_days")
+    _rebuild_calendar(by_county=True)
+
+
+def _rebuild_calendar(by_county: bool):
+    """Copy the loaded calendar into a table keyed by (county, day), or back by day alone —
+    then only the deployment-wide dates are kept: a county's own existed nowhere before."""
+    keys = ('county_code', 'day') if by_county else ('day',)
+    columns = [sa.Column('county_code', sa.String(length=20), nullable=False)] if by_county else []
+    op.create_table('calendar_days_next', *columns,
+                    sa.Column('day', sa.Date(), nullable=False),
+                    sa.Column('year', sa.Integer(), nullable=False),
+                    sa.Column('is_workday', sa.Boolean(), nullable=False),
+                    sa.PrimaryKeyConstraint(*keys, name='pk_calendar_days_next'))
+    if by_county:
+        op.execute("INSERT INTO calendar_days_next (county_code, day, year, is_workday) "
+                   "SELECT '', day, year, is_workday FROM calendar_days")
+    else:
+        op.execute("INSERT INTO calendar_days_next (day, year, is_workday) "
+                   "SELECT day, year, is_workday FROM calendar_days WHERE county_code = ''")
     with op.batch_alter_table('calendar_days', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_calendar_days_year'))
     op.drop_table('calendar_days')
-    _rename_calendar('calendar_days_new', 'calendar_days')
-
-
-def _rename_calendar(old, new):
-    op.rename_table(old, new)
+    op.rename_table('calendar_days_next', 'calendar_days')
     if op.get_bind().dialect.name == 'postgresql':  # SQLite keeps no constraint names
-        op.execute(f'ALTER TABLE {new} RENAME CONSTRAINT pk_{old} TO pk_{new}')
-    with op.batch_alter_table(new, schema=None) as batch_op:
-        batch_op.create_index(batch_op.f(f'ix_{new}_year'), ['year'], unique=False)
+        op.execute('ALTER TABLE calendar_days RENAME CONSTRAINT pk_calendar_days_next '
+                   'TO pk_calendar_days')
+    with op.batch_alter_table('calendar_days', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_days_year'), ['year'], unique=False)
 
 
 def downgrade():
-    op.create_table('calendar_days_old',
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('is_workday', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('day', name='pk_calendar_days_old')
-    )
-    # Only the deployment-wide calendar existed before; a county's own dates are dropped.
-    op.execute("INSERT INTO calendar_days_old (day, year, is_workday) "
-               "SELECT day, year, is_workday FROM calendar_days WHERE county_code = ''")
-    with op.batch_alter_table('calendar_days', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_calendar_days_year'))
-    op.drop_table('calendar_days')
-    _rename_calendar('calendar_days_old', 'calendar_days')
+    _rebuild_calendar(by_county=False)
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_users_username_key'), type_='unique')
