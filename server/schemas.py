@@ -33,10 +33,27 @@ _LINE_FORBIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 _NOTE_FORBIDDEN = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 TEXT_REFUSED = "must not hold control characters, bidirectional overrides or lone surrogates"
 BLANK = "must not be blank"
+# Letters that show as nothing (Hangul fillers, the braille blank): with whitespace and format
+# characters (zero-width space, joiners…), a text of nothing else is blank.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows_nothing(ch: str) -> bool:
+    return ch.isspace() or ch in _FILLERS or unicodedata.category(ch) == "Cf"
+
+
+def _trimmed(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and _shows_nothing(text[start]):
+        start += 1
+    while end > start and _shows_nothing(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 def clean_text(value: str, multiline: bool = False) -> str:
-    """Text as stored: NFC-normalised and trimmed (a note's CRLF becomes LF). Raises
+    """Text as stored: NFC-normalised, trimmed of whatever shows nothing at either end
+    (spaces, zero-width and other format characters, fillers; a note's CRLF becomes LF). Raises
     ValidationError for control characters (newline and tab only in a note), bidirectional
     overrides and lone surrogates."""
     forbidden = _NOTE_FORBIDDEN if multiline else _LINE_FORBIDDEN
@@ -44,7 +61,7 @@ def clean_text(value: str, multiline: bool = False) -> str:
         value = value.replace("\r\n", "\n")
     if forbidden.search(value):
         raise ValidationError(TEXT_REFUSED)
-    return unicodedata.normalize("NFC", value).strip()
+    return _trimmed(unicodedata.normalize("NFC", value))
 
 
 class CleanText(fields.String):

@@ -15,6 +15,7 @@ MIN_LENGTH, MAX_LENGTH = 2, 64
 _PUNCTUATION = frozenset("._-@")
 _DIGITS = frozenset("0123456789")
 _LETTER_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lo"})
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")  # Hangul fillers: letters that show nothing
 _HAN = "CJK"  # unicodedata names Han ideographs "CJK UNIFIED IDEOGRAPH-…"
 MAX_KEY_LENGTH = 200  # the login throttle's key column
 
@@ -44,7 +45,7 @@ def clean_username(raw: str) -> str:
     for ch in name:
         if ch in _PUNCTUATION or ch in _DIGITS:
             continue
-        if unicodedata.category(ch) not in _LETTER_CATEGORIES:
+        if unicodedata.category(ch) not in _LETTER_CATEGORIES or ch in _FILLERS:
             raise UsernameInvalid("only letters, digits and . _ - @")
         scripts.add(_script(ch))
     if len(scripts - {_HAN}) > 1:

@@ -100,8 +100,9 @@ def test_control_characters_and_bidi_overrides_in_stored_text_are_refused(client
 
 
 @pytest.mark.parametrize("name", ["report title", "user name", "unit name", "village name"])
-def test_whitespace_only_required_text_is_refused_not_stored_empty(client, org, name):
-    who, path, body, field = _body(org, name, " \u3000 \t ")
+@pytest.mark.parametrize("blank", [" \u3000 \t ", "\u200b", "\u3164\u3164", " \u2060\ufeff "])
+def test_text_that_shows_nothing_is_refused_not_stored_empty(client, org, name, blank):
+    who, path, body, field = _body(org, name, blank)
     response = client.post(path, json=body, headers=token_for(client, getattr(org, who)))
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["errors"]
@@ -124,7 +125,7 @@ def test_a_blank_explanation_is_refused_and_the_earlier_one_is_kept(client, org)
 
 def test_text_is_stored_nfc_normalised_and_trimmed_with_a_notes_lines_kept(client, org):
     auth = token_for(client, org.cadre)
-    note = "  第一行\r\n\te\u0301 第二行  "
+    note = "\u200b  第一行\r\n\te\u0301 第二行  \u2060"
     visit = visit_of(client, org, auth, note=note)
     assert visit["note"] == "第一行\n\t\u00e9 第二行"
     blank = visit_of(client, org, token_for(client, org.colleague), note="   ")
@@ -359,6 +360,7 @@ def test_an_out_of_scope_unit_code_answers_as_an_unknown_one(client, org):
     "x",                 # too short
     "o'brien",           # an apostrophe
     "admin\u00ad",       # a soft hyphen (a format character)
+    "\u3164\u3164",     # Hangul fillers: letters that show nothing
 ])
 def test_look_alike_and_invisible_usernames_are_refused(client, org, username):
     response = client.post("/api/v1/users", json={
