@@ -150,6 +150,7 @@ def _import_models() -> None:
     """Every model, so the metadata (and Alembic) sees the whole schema."""
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .org import jobs as _jobs  # noqa: F401 - import jobs
     from .org import models as _org  # noqa: F401
     from .progress import credits as _credits  # noqa: F401 - keeps day credits on commit
     from .progress import models as _progress  # noqa: F401

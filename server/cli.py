@@ -74,25 +74,32 @@ def create_user_command(username, password, name, role, unit_code):
     click.echo(f"created user {user.username} (id {user.id})")
 
 
-def _run_import(importer, path: str):
+def _run_import(importer, path: str, **options):
     """Read a CSV file and import it; print every row error and exit non-zero on failure."""
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"cannot read {path}: {exc}") from None
     try:
-        return importer(None, text)
+        return importer(None, text, **options)
     except ApiError as exc:
         _fail(exc)
+
+
+def _import_progress():
+    """Progress of a long import on stderr (checking, hashing, writing), every few seconds."""
+    from .org.imports import printed_progress
+    return printed_progress(lambda line: click.echo(line, err=True))
 
 
 @click.command("import-villages")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def import_villages_command(file):
-    """Import villages from a CSV file: all rows or none."""
+    """Import villages from a CSV file (up to 100,000 rows): all rows or none."""
     from .org.imports import import_villages
-    click.echo(f"imported {_run_import(import_villages, file)} villages")
+    count = _run_import(import_villages, file, progress=_import_progress())
+    click.echo(f"imported {count} villages")
 
 
 @click.command("import-users")
@@ -101,7 +108,7 @@ def import_villages_command(file):
 def import_users_command(file):
     """Import users from a CSV file: all rows or none; prints one-time passwords once."""
     from .org.imports import import_users
-    passwords = _run_import(import_users, file)
+    passwords = _run_import(import_users, file, progress=_import_progress())
     click.echo(f"imported {len(passwords)} users; one-time passwords (shown once):")
     for username, password in passwords.items():
         click.echo(f"  {username}\t{password}")

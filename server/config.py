@@ -22,6 +22,11 @@ class Config:
     CORS_ORIGINS = ""  # origins whose pages may call the API: "https://a.example, https://b.cn"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # CSV imports; JSON bodies are capped lower
     SQLITE_BUSY_TIMEOUT_MS = 5000
+    # CSV imports (server/org/imports.py): a file of more data rows than this is imported by a
+    # background job (202 and a status URL) instead of within the request; a job whose
+    # process sends no heartbeat for IMPORT_JOB_STALE_S seconds is reported failed.
+    IMPORT_SYNC_MAX_ROWS = 2000
+    IMPORT_JOB_STALE_S = 30
     RETRY_AFTER_S = 5
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}

@@ -59,6 +59,14 @@ addWords({
     admin_import_need: '请选择文件或粘贴内容。',
     admin_imported: '已导入 {n} 行。',
     admin_imported_passwords: '新人员的一次性密码（只显示这一次）：',
+    admin_job_title: '正在后台导入 {n} 行',
+    admin_job_hint: '文件较大，正在后台导入，可以先去做别的事，完成后在这里显示结果。',
+    admin_job_queued: '排队等待中…',
+    admin_job_checking: '正在检查：第 {done} 行，共 {total} 行',
+    admin_job_hashing: '正在生成一次性密码：{done} 个，共 {total} 个',
+    admin_job_writing: '正在写入…',
+    admin_job_running: '正在导入…',
+    admin_job_lost: '查不到导入进度：{problem}',
     admin_balance_hint: '系统启用前本年度已完成的在村天数和专题汇报次数，计入全年结果。',
     admin_balance_year: '年度',
     admin_balance_days: '在村天数（0.5 的倍数）',
@@ -121,6 +129,14 @@ addWords({
     admin_import_need: 'Choose a file or paste the CSV.',
     admin_imported: '{n} rows imported.',
     admin_imported_passwords: 'One-time passwords of the new users (shown only now):',
+    admin_job_title: 'Importing {n} rows in the background',
+    admin_job_hint: 'A large file is imported in the background; you may do something else meanwhile. The result is shown here when it is done.',
+    admin_job_queued: 'Waiting for its turn…',
+    admin_job_checking: 'Checking row {done} of {total}',
+    admin_job_hashing: 'Making one-time passwords: {done} of {total}',
+    admin_job_writing: 'Writing…',
+    admin_job_running: 'Importing…',
+    admin_job_lost: 'The import\'s progress cannot be read: {problem}',
     admin_balance_hint: 'Village days and reports done this year before the system was used; they add to the yearly results.',
     admin_balance_year: 'Year',
     admin_balance_days: 'Village days (multiples of 0.5)',
@@ -339,6 +355,7 @@ function villageRow(ctx, v) {
 async function imports(ctx) {
   const draft = drafts.import;
   const note = notes.imports;
+  jobs.ctx = ctx;   // a running job redraws the section as it is now
   const file = h('input', { type: 'file', id: 'admin-import-file', accept: '.csv,text/csv' });
   const submit = async (event) => {
     event.preventDefault();
@@ -346,23 +363,94 @@ async function imports(ctx) {
     const body = chosen || draft.text;
     if (!chosen && !draft.text.trim()) { note.set('error', t('admin_import_need')); return; }
     const res = await busy(event.submitter, () => sendCsv('POST', `/imports/${draft.kind}`, body));
+    if (res.status === 202 && res.data && res.data.id) {   // a large file: a job to follow
+      note.clear();
+      follow(res.data);
+      return;
+    }
     if (!res.ok) {
       note.set('error', problem(res), rowErrors(res));
       return;
     }
-    note.set('ok', t('admin_imported', { n: res.data.imported }));
-    draft.text = '';
-    ctx.refresh();
-    const passwords = passwordsTable(res.data.one_time_passwords);
-    if (passwords) await showOnce(t('admin_otp_title'), passwords);
+    await imported(ctx, res.data);
   };
-  return h('form', { class: 'card admin-import', onsubmit: submit, novalidate: true },
-    bound(draft, 'kind', t('admin_import_kind'), { id: 'admin-import-kind', tag: 'select',
-      options: [['users', t('admin_import_users')], ['villages', t('admin_import_villages')]] }),
-    h('div', { class: 'field' }, h('label', { for: 'admin-import-file' }, t('admin_import_file')), file),
-    bound(draft, 'text', t('admin_import_text'), { id: 'admin-import-text', tag: 'textarea', rows: 6,
-      spellcheck: 'false' }),
-    h('button', { type: 'submit', class: 'primary' }, t('admin_import_submit')));
+  jobs.button = h('button', { type: 'submit', class: 'primary', disabled: Boolean(jobs.current) },
+    t('admin_import_submit'));
+  return h('div', {},
+    jobs.box,
+    h('form', { class: 'card admin-import', onsubmit: submit, novalidate: true },
+      bound(draft, 'kind', t('admin_import_kind'), { id: 'admin-import-kind', tag: 'select',
+        options: [['users', t('admin_import_users')], ['villages', t('admin_import_villages')]] }),
+      h('div', { class: 'field' }, h('label', { for: 'admin-import-file' }, t('admin_import_file')), file),
+      bound(draft, 'text', t('admin_import_text'), { id: 'admin-import-text', tag: 'textarea', rows: 6,
+        spellcheck: 'false' }),
+      jobs.button));
+}
+
+/** A finished import (at once, or a job's result): the count, then the passwords once. */
+async function imported(ctx, result) {
+  notes.imports.set('ok', t('admin_imported', { n: result.imported }));
+  drafts.import.text = '';
+  ctx.refresh();
+  const passwords = passwordsTable(result.one_time_passwords);
+  if (passwords) await showOnce(t('admin_otp_title'), passwords);
+}
+
+// A large file's job (202): its progress bar, kept across redraws of the section and filled
+// by one poll of the job's status a second until it is done or failed (the import button
+// waits meanwhile; the file and text stay, for a file with errors). The status answer that
+// first finds the job done is the only one carrying the one-time passwords.
+const POLL_MS = 1000;
+const jobs = { current: null, ctx: null, button: null, box: h('div', { class: 'admin-job', hidden: true }) };
+
+function follow(job) {
+  jobs.current = job;
+  jobs.button.disabled = true;
+  drawJob(job);
+  const poll = async () => {
+    const res = await send('GET', `/imports/jobs/${encodeURIComponent(job.id)}`);
+    if (res.status === 0 || res.status >= 500) { setTimeout(poll, POLL_MS * 3); return; }   // try again
+    if (!res.ok) { endJob(); notes.imports.set('error', t('admin_job_lost', { problem: problem(res) })); return; }
+    const now = res.data;
+    if (now.status === 'queued' || now.status === 'running') {
+      jobs.current = now;
+      drawJob(now);
+      setTimeout(poll, POLL_MS);
+      return;
+    }
+    endJob();
+    if (now.status === 'done') {
+      await imported(jobs.ctx, now.result);
+    } else {
+      const failure = { status: 422, ok: false, data: now.error || {} };
+      notes.imports.set('error', problem(failure), rowErrors(failure));
+    }
+  };
+  setTimeout(poll, POLL_MS);
+}
+
+function endJob() {
+  jobs.current = null;
+  jobs.button.disabled = false;
+  jobs.box.hidden = true;
+  jobs.box.replaceChildren();
+}
+
+/** The job's progress: a <progress> with the rows done while rows are counted, else moving. */
+function drawJob(job) {
+  const counted = job.phase === 'checking' || job.phase === 'hashing';
+  const total = job.total_rows;
+  const done = Math.min(job.done_rows, total);
+  const words = job.status === 'queued' ? t('admin_job_queued')
+    : counted ? t(`admin_job_${job.phase}`, { done: fmt.number(done, 0), total: fmt.number(total, 0) })
+      : job.phase === 'writing' ? t('admin_job_writing') : t('admin_job_running');
+  jobs.box.hidden = false;
+  jobs.box.replaceChildren(h('div', { class: 'card' },
+    h('h3', {}, t('admin_job_title', { n: fmt.number(total, 0) })),
+    h('progress', { id: 'admin-job-progress', max: counted ? total : null, value: counted ? done : null,
+      'aria-label': words }),
+    h('p', { class: 'admin-job-phase' }, words),
+    h('p', { class: 'hint' }, t('admin_job_hint'))));
 }
 
 function passwordsTable(passwords) {

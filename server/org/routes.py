@@ -1,4 +1,5 @@
 """Units, villages, users, linked villages, imports and ``/me``."""
+from flask import jsonify
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -8,12 +9,13 @@ from ..auth.services import current_user
 from ..extensions import db
 from ..schemas import ErrorSchema
 from ..uploads import CSV_UPLOAD, uploaded_text
-from .imports import import_users, import_villages
+from . import jobs
+from .imports import import_users, import_villages, read_table
 from .models import Unit, Village
-from .schemas import (ImportResultSchema, LinkedVillagesSchema, MeSchema, OneTimePasswordSchema,
-                      UnitCreateSchema, UnitQuerySchema, UnitSchema, UserCreateSchema,
-                      UserPatchSchema, UserQuerySchema, UserSchema, VillageCreateSchema,
-                      VillagePatchSchema, VillageQuerySchema, VillageSchema)
+from .schemas import (ImportJobSchema, ImportResultSchema, LinkedVillagesSchema, MeSchema,
+                      OneTimePasswordSchema, UnitCreateSchema, UnitQuerySchema, UnitSchema,
+                      UserCreateSchema, UserPatchSchema, UserQuerySchema, UserSchema,
+                      VillageCreateSchema, VillagePatchSchema, VillageQuerySchema, VillageSchema)
 from .services import (create_unit, create_user, create_village, get_unit_in_scope_or_403,
                        get_user_for_org, get_village, reset_password, set_linked_villages,
                        unit_dict, update_user, update_village, user_dict, village_dict)
@@ -158,27 +160,64 @@ def put_linked_villages(args, user_id):
     return me_dict(user)
 
 
-@blp.route("/imports/villages", methods=["POST"])
-@blp.response(201, ImportResultSchema)
-@blp.alt_response(422, schema=ErrorSchema, description="Row errors; nothing imported")
-@blp.doc(requestBody=CSV_UPLOAD)
-def post_import_villages():
-    """Import villages from CSV (all rows or none)."""
+def _import(kind: str):
+    """A small file now (201, or 422 naming each bad row); a large one as a job (202)."""
     actor = current_user()
     policy.ensure(policy.is_admin(actor))
-    return {"imported": import_villages(actor, uploaded_text())}
+    table = read_table(uploaded_text(), kind)  # a bad header: 422 at once, at any size
+    if jobs.wants_job(table):
+        job = jobs.start(actor, kind, table)
+        response = jsonify(ImportJobSchema().dump(jobs.job_dict(job)))
+        response.status_code = 202
+        response.headers["Location"] = jobs.status_url(job)
+        return response
+    if kind == "villages":
+        return {"imported": import_villages(actor, table)}
+    passwords = import_users(actor, table)
+    return {"imported": len(passwords), "one_time_passwords": passwords}
+
+
+_JOB_STARTED = ("The file has more rows than IMPORT_SYNC_MAX_ROWS: it is imported by a job; "
+                "poll the Location (status_url) until the job is done or failed")
+
+
+@blp.route("/imports/villages", methods=["POST"])
+@blp.response(201, ImportResultSchema)
+@blp.alt_response(202, schema=ImportJobSchema, description=_JOB_STARTED,
+                  headers={"Location": {"description": "The job's status URL",
+                                        "schema": {"type": "string"}}})
+@blp.alt_response(422, schema=ErrorSchema, description="Row errors; nothing imported")
+@blp.alt_response(429, response="THROTTLED")
+@blp.doc(requestBody=CSV_UPLOAD)
+def post_import_villages():
+    """Import villages from CSV (all rows or none); a large file as a job (202)."""
+    return _import("villages")
 
 
 @blp.route("/imports/users", methods=["POST"])
 @blp.response(201, ImportResultSchema)
+@blp.alt_response(202, schema=ImportJobSchema, description=_JOB_STARTED,
+                  headers={"Location": {"description": "The job's status URL",
+                                        "schema": {"type": "string"}}})
 @blp.alt_response(422, schema=ErrorSchema, description="Row errors; nothing imported")
+@blp.alt_response(429, response="THROTTLED")
 @blp.doc(requestBody=CSV_UPLOAD)
 def post_import_users():
-    """Import users from CSV (all rows or none); returns one-time passwords, once."""
+    """Import users from CSV (all rows or none); returns one-time passwords, once; a large
+    file as a job (202), whose status gives them once."""
+    return _import("users")
+
+
+@blp.route("/imports/jobs/<ref>", methods=["GET"])
+@blp.response(200, ImportJobSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="Not a job the caller started")
+def get_import_job(ref):
+    """An import job's status and progress (``ref``: the job's ``id``); when done, its result
+    (users: the one-time passwords in the first answer only), when failed, its errors. Its
+    owner only."""
     actor = current_user()
-    policy.ensure(policy.is_admin(actor))
-    passwords = import_users(actor, uploaded_text())
-    return {"imported": len(passwords), "one_time_passwords": passwords}
+    job = jobs.job_for(actor, ref)
+    return jobs.job_dict(job, jobs.take_passwords(job))
 
 
 def me_dict(user: User) -> dict:
