@@ -109,7 +109,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
 
-    from .cli import register_commands
+    from .commands import register_commands
     register_commands(app)
     return app
 

@@ -1,128 +1,20 @@
-"""The ``zaicun`` command (API.md "Command line")."""
+"""The ``zaicun`` command (API.md "Command line"): the app's commands (``commands.py``) and
+``serve``, which runs the app on gunicorn and so is the one place that builds apps."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade
-from sqlalchemy import inspect, select
 
-from .errors import ApiError
+from . import create_app
+from .commands import database_is_empty, init_db
+from .demo import print_logins, seed_demo
 from .extensions import db
-from .messages import message
+from .wsgi_server import run
 
 
 def _create_app(*_args, **_kwargs) -> Flask:
-    from . import create_app
     return create_app()
-
-
-def _fail(exc: ApiError) -> None:
-    """Print an API refusal the way the API would say it, and exit non-zero."""
-    click.echo(f"error: {message(exc.code, **exc.params)}", err=True)
-    for field, problems in (exc.errors or {}).items():
-        if field == "rows":
-            for p in problems:
-                click.echo(f"  row {p['row']}, column {p['column'] or '-'}: {p['message']}",
-                           err=True)
-        else:
-            click.echo(f"  {field}: {', '.join(map(str, problems))}", err=True)
-    sys.exit(1)
-
-
-def init_db() -> None:
-    """Create or upgrade the schema with the Alembic migrations (idempotent)."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
-
-
-def database_is_empty() -> bool:
-    from .auth.models import User
-    if "users" not in inspect(db.engine).get_table_names():
-        return True
-    return db.session.scalar(select(User.id).limit(1)) is None
-
-
-@click.command("init-db")
-@with_appcontext
-def init_db_command():
-    """Create or upgrade the database schema (idempotent)."""
-    init_db()
-    click.echo("database is up to date")
-
-
-@click.command("create-user")
-@click.option("--username", required=True)
-@click.option("--password", required=True)
-@click.option("--name", required=True)
-@click.option("--role", required=True,
-              type=click.Choice(["cadre", "secretary", "supervisor", "admin"]))
-@click.option("--unit-code", default=None)
-@with_appcontext
-def create_user_command(username, password, name, role, unit_code):
-    """Create a user (the password policy applies)."""
-    from .org.services import create_user
-    try:
-        user = create_user(None, {"username": username, "password": password, "name": name,
-                                  "role": role, "unit_code": unit_code})
-        db.session.commit()
-    except ApiError as exc:
-        db.session.rollback()
-        _fail(exc)
-    click.echo(f"created user {user.username} (id {user.id})")
-
-
-def _run_import(importer, path: str, **options):
-    """Read a CSV file and import it; print every row error and exit non-zero on failure."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    try:
-        return importer(None, text, **options)
-    except ApiError as exc:
-        _fail(exc)
-
-
-def _import_progress():
-    """Progress of a long import on stderr (checking, hashing, writing), every few seconds."""
-    from .org.imports import printed_progress
-    return printed_progress(lambda line: click.echo(line, err=True))
-
-
-@click.command("import-villages")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@with_appcontext
-def import_villages_command(file):
-    """Import villages from a CSV file (up to 100,000 rows): all rows or none."""
-    from .org.imports import import_villages
-    count = _run_import(import_villages, file, progress=_import_progress())
-    click.echo(f"imported {count} villages")
-
-
-@click.command("import-users")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@with_appcontext
-def import_users_command(file):
-    """Import users from a CSV file: all rows or none; prints one-time passwords once."""
-    from .org.imports import import_users
-    passwords = _run_import(import_users, file, progress=_import_progress())
-    click.echo(f"imported {len(passwords)} users; one-time passwords (shown once):")
-    for username, password in passwords.items():
-        click.echo(f"  {username}\t{password}")
-
-
-@click.command("seed-demo")
-@with_appcontext
-def seed_demo_command():
-    """Build the demo county 示范县 with a year of visits and reports."""
-    from .demo import print_logins, seed_demo
-    if not database_is_empty():
-        raise click.ClickException("the database already has users; seed-demo needs it empty")
-    seed_demo()
-    print_logins(click.echo)
 
 
 @click.command("serve")
@@ -134,82 +26,14 @@ def seed_demo_command():
 def serve_command(host, port, workers, demo):
     """Run the service on gunicorn (never Flask's development server)."""
     if demo:
-        from .demo import print_logins, seed_demo
         init_db()
         if database_is_empty():
             click.echo("building the demo county 示范县 …")
             seed_demo()
         print_logins(click.echo)
     db.engine.dispose()  # workers open their own connections
-    from .wsgi_server import run
     click.echo(f"zaicun on http://{host}:{port}/ with {workers} workers")
-    run(host, port, workers)
-
-
-@click.command("load-calendar")
-@click.argument("year", type=int)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--county", "county_code", default=None,
-              help="the county whose own calendar this is (default: the whole deployment's)")
-@with_appcontext
-def load_calendar_command(year, file, county_code):
-    """Load a year's official holidays and make-up workdays (CSV: date,kind)."""
-    from .progress.services import calendar_county, load_calendar
-
-    def load(_actor, text):
-        return load_calendar(year, text, calendar_county(None, county_code))
-    count = _run_import(load, file)
-    where = f"county {county_code}" if county_code else "every county without its own"
-    click.echo(f"loaded {count} dates for {year} ({where}); results for {year} are now official")
-
-
-@click.command("recompute-credits")
-@with_appcontext
-def recompute_credits_command():
-    """Rebuild every person's day credits from the visits."""
-    from .auth.models import User
-    from .progress.credits import recompute_all
-    user_ids = db.session.scalars(select(User.id).order_by(User.id)).all()
-    with click.progressbar(length=len(user_ids), label="recomputing credits") as bar:
-        recompute_all(user_ids, progress=lambda _uid: bar.update(1))
-    click.echo(f"recomputed credits of {len(user_ids)} people")
-
-
-@click.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@with_appcontext
-def backup_command(file):
-    """Write a consistent copy of the database to FILE (SQLite: a copy; PostgreSQL: pg_dump)."""
-    from .backup import BackupError, backup
-    try:
-        click.echo(backup(db.engine.url, file))
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@click.command("restore")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--yes", is_flag=True, help="do not ask before replacing the data")
-@with_appcontext
-def restore_command(file, yes):
-    """Replace every row of the database with the backup in FILE (stop the app first)."""
-    from .backup import BackupError, restore
-    url = db.engine.url.render_as_string(hide_password=True)
-    if not yes:
-        click.confirm(f"Replace all data in {url} with {file}?", abort=True)
-    try:
-        click.echo(restore(db.engine.url, file))
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo("run `zaicun init-db` if the backup comes from an older version of zaicun")
-
-
-def register_commands(app: Flask) -> None:
-    for command in (init_db_command, create_user_command, import_villages_command,
-                    import_users_command, seed_demo_command, serve_command,
-                    load_calendar_command, recompute_credits_command, backup_command,
-                    restore_command):
-        app.cli.add_command(command)
+    run(host, port, workers, _create_app)
 
 
 class ZaicunGroup(FlaskGroup):
@@ -222,3 +46,6 @@ class ZaicunGroup(FlaskGroup):
 @click.group(cls=ZaicunGroup)
 def main():
     """zaicun (在村): village visits and compliance for township cadres."""
+
+
+main.add_command(serve_command)

@@ -33,7 +33,8 @@ from .org.services import check_role_unit, create_unit, create_village, set_link
 from .reports.models import ThematicReport
 from .visits import flags as F
 from .visits.models import Visit, VisitEvent
-from .visits.services import fingerprint, rulebook_for
+from .fingerprint import fingerprint
+from .rulebooks import rulebook_for
 
 DEMO_PASSWORD = "zaicun-demo"
 DEMO_CADRE = "cadre1"

@@ -15,9 +15,11 @@ API's error shape, ``{"code", "message"}`` as JSON, never its HTML page; see Jso
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from ssl import SSLError
 
+from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import (ConfigurationProblem, ExpectationFailed,
@@ -148,8 +150,12 @@ class JsonErrorWorker(SyncWorker):
 
 
 class ZaicunServer(BaseApplication):
-    def __init__(self, options: dict):
+    """Gunicorn running the app that ``factory`` builds, once in each worker (after the fork,
+    so no worker shares another's database connections)."""
+
+    def __init__(self, options: dict, factory: Callable[[], Flask] | None = None):
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self):
@@ -162,8 +168,7 @@ class ZaicunServer(BaseApplication):
     def load(self):
         import gc
 
-        from . import create_app
-        app = create_app()
+        app = self.factory()
         # Everything built so far (the app, its routes, schemas and mappers) lives as long as
         # the worker: moved out of the collector's sight, a full collection no longer walks
         # it on every few thousand requests (a pause every request behind it would wait for).
@@ -179,6 +184,6 @@ def options(host: str, port: int, workers: int) -> dict:
             **LIMITS, **NO_FORWARDING_TRUST}
 
 
-def run(host: str, port: int, workers: int) -> None:
-    """Serve on host:port with ``workers`` processes until stopped."""
-    ZaicunServer(options(host, port, workers)).run()
+def run(host: str, port: int, workers: int, factory: Callable[[], Flask]) -> None:
+    """Serve the app ``factory`` builds on host:port with ``workers`` processes until stopped."""
+    ZaicunServer(options(host, port, workers), factory).run()

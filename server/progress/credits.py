@@ -17,6 +17,7 @@ from sqlalchemy import delete, event, func, insert, inspect, select
 from ..auth.models import User
 from ..compliance.crediting import Stay, credit_for, seconds_by_date
 from ..extensions import db
+from ..rulebooks import rulebook_for
 from ..visits.models import COUNTING_STATUSES, Visit
 from .models import DayCredit, MonthCredit
 
@@ -87,7 +88,6 @@ def counting_stays(user_id: int, first: date, last: date) -> list[Stay]:
 
 
 def _thresholds(user_id: int):
-    from ..visits.services import rulebook_for
     return rulebook_for(db.session.get(User, user_id)).thresholds
 
 

@@ -4,8 +4,8 @@ from flask_smorest import Blueprint
 from .. import policy
 from ..auth.services import current_user
 from ..messages import prefers_english
+from ..rulebooks import rulebook_for
 from ..org.services import get_user_for_org
-from ..visits.services import rulebook_for
 from . import export, services
 from .coverage import linked_village_coverage
 from .facts import county_code_of

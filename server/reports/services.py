@@ -15,7 +15,7 @@ from ..auth.models import User
 from ..db_types import utcnow
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
-from ..visits.services import fingerprint
+from ..fingerprint import fingerprint
 from .models import ThematicReport
 
 COUNTING = ("submitted", "acknowledged")

@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..schemas import (CRS, VILLAGE_CODE, Coordinate, Day, Flag, Id, LocalDateTime,
-                       Note, Number, OptionalText, Text)
+                       Note, Number, OptionalText)
 from .models import VISIT_STATUSES
 
 CLIENT_ID = fields.UUID(required=True)

@@ -1,15 +1,11 @@
 """Recording visits and deciding on them: RULES.md §1 on top of the database."""
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections import namedtuple
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import bindparam, insert, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -23,7 +19,9 @@ from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
+from ..fingerprint import fingerprint
 from ..progress.credits import local_day_bounds
+from ..rulebooks import rulebook_for
 from ..schemas import FIRST_DAY, LAST_DAY, SERVICE_YEARS
 from . import flags as F
 from .models import IS_OPEN, Visit, VisitEvent
@@ -46,32 +44,6 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
-
-
-def rulebook_for(user: User) -> Rulebook:
-    """The rule book of the person's county."""
-    rules = current_app.extensions["zaicun_rules"]
-    if not rules.by_county:
-        return rules.default  # one book for every county: no need to look for the person's
-    county = user.unit.county() if user.unit else None
-    return rules.for_county(county.code if county else None)
-
-
-def _canonical(value):
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in sorted(value.items()) if v is not None}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo("UTC")).isoformat()
-    if isinstance(value, (uuid.UUID, date)):
-        return str(value)
-    return value
-
-
-def fingerprint(data: dict) -> str:
-    """A digest of a parsed request: key order, offset notation and absent-vs-null ignored."""
-    return hashlib.sha256(json.dumps(_canonical(data), sort_keys=True).encode()).hexdigest()
 
 
 def clock_offset(client_time: datetime | None, now: datetime, book: Rulebook) -> timedelta:

@@ -22,7 +22,7 @@ from server.policy import can_review
 from server.reports.models import ThematicReport
 from server.visits import flags as F
 from server.visits.models import Visit, VisitEvent
-from server.visits.services import rulebook_for
+from server.rulebooks import rulebook_for
 from tests.conftest import clear_tables, vars_of
 
 ZONE = ZoneInfo("Asia/Shanghai")
