@@ -43,9 +43,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,8 +54,15 @@ sys.path.insert(0, str(HERE.parent))
 import requests  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from tests.live import (ADMIN, ADMIN_PASSWORD, FAST_HASHES,  # noqa: E402
-                        FieldTeam, fresh_postgres_database, log_in, prepare_database)
+from tests.live import (  # noqa: E402
+    ADMIN,
+    ADMIN_PASSWORD,
+    FAST_HASHES,
+    FieldTeam,
+    fresh_postgres_database,
+    log_in,
+    prepare_database,
+)
 from tests.server_process import zaicun_serve  # noqa: E402
 
 PG_ADMIN = os.environ.get("ZAICUN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")

@@ -49,13 +49,13 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from statistics import median
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -245,7 +245,7 @@ def run_wrk(base_url: str, name: str, lines_file: Path, expected: int, mode: str
                "--timeout", "10s", "-s", str(HERE / "wrk_phase.lua"), base_url,
                "--", str(lines_file), str(expected), mode, str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed in phase {name}:\n{done.stdout}\n{done.stderr}")
     r = json.loads(line[len("RESULT "):])
@@ -360,7 +360,7 @@ def run_database(kind: str, args, workdir: Path) -> list[PhaseResult]:
             log_in_everyone(server.url, people)
             settle(url)
             by_name = {p.username: p for p in people}
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             phases = Phases(server, workdir, args)
             phases.run("check-in", [request_line("POST", "/api/v1/visits", p.token,
                                                  check_in_body(p, now)) for p in people],

@@ -21,7 +21,8 @@ def main() -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for size in (192, 512):
             page = browser.new_page(viewport={"width": size, "height": size})
-            page.set_content(f"<html><body style='margin:0'>{svg.replace('<svg ', f'<svg width={size} height={size} ', 1)}</body></html>")
+            sized = svg.replace("<svg ", f"<svg width={size} height={size} ", 1)
+            page.set_content(f"<html><body style='margin:0'>{sized}</body></html>")
             target = ICONS / f"icon-{size}.png"
             page.screenshot(path=str(target))
             page.close()

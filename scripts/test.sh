@@ -10,7 +10,8 @@ PG_URL_BASE=${ZAICUN_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432}
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-if [ ! -x "$VENV/bin/zaicun" ] || ! "$VENV/bin/python" -c "import pytest, hypothesis, schemathesis" 2>/dev/null; then
+if [ ! -x "$VENV/bin/zaicun" ] || [ ! -x "$VENV/bin/ruff" ] \
+    || ! "$VENV/bin/python" -c "import pytest, hypothesis, schemathesis" 2>/dev/null; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q ".[test]"
 fi
@@ -46,6 +47,9 @@ if [ "${CI:-}" != "true" ] && ! { pg_answers && redis_answers; }; then
   echo "NOTE: tests/test_multiprocess.py needs PostgreSQL and Redis — it was NOT run."
   LEAVE_OUT=(--ignore=tests/test_multiprocess.py)
 fi
+
+echo "== ruff (pyproject.toml: E, F, I, B, UP)"
+"$VENV/bin/ruff" check .
 
 echo "== test suite on SQLite"
 "$PY" -m pytest "${LEAVE_OUT[@]}" "$@"

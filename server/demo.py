@@ -27,14 +27,14 @@ from .auth.passwords import check_policy, hash_password, verify_password
 from .compliance.rulebook import Rulebook
 from .db_types import utcnow
 from .extensions import db
+from .fingerprint import fingerprint
 from .geo import distance_m
 from .org.models import Unit, Village
 from .org.services import check_role_unit, create_unit, create_village, set_linked_villages
 from .reports.models import ThematicReport
+from .rulebooks import rulebook_for
 from .visits import flags as F
 from .visits.models import Visit, VisitEvent
-from .fingerprint import fingerprint
-from .rulebooks import rulebook_for
 
 DEMO_PASSWORD = "zaicun-demo"
 DEMO_CADRE = "cadre1"

@@ -22,10 +22,17 @@ from ssl import SSLError
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
-from gunicorn.http.errors import (ConfigurationProblem, ExpectationFailed,
-                                  ForbiddenProxyRequest, InvalidResponseHeader,
-                                  InvalidResponseHeaderName, LimitRequestHeaders,
-                                  LimitRequestLine, ParseException, UnsupportedTransferCoding)
+from gunicorn.http.errors import (
+    ConfigurationProblem,
+    ExpectationFailed,
+    ForbiddenProxyRequest,
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    LimitRequestHeaders,
+    LimitRequestLine,
+    ParseException,
+    UnsupportedTransferCoding,
+)
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.sync import SyncWorker
 

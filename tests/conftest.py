@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -134,7 +134,7 @@ def token_for(client, user, password=PASSWORD) -> dict:
 
 def at(hours_ago: float = 0, **delta) -> str:
     """An ISO time with a +08:00 offset, ``hours_ago`` before now."""
-    moment = datetime.now(timezone.utc) - timedelta(hours=hours_ago, **delta)
+    moment = datetime.now(UTC) - timedelta(hours=hours_ago, **delta)
     return moment.astimezone(timezone(timedelta(hours=8))).isoformat(timespec="seconds")
 
 

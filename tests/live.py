@@ -22,10 +22,10 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator
 
 import requests
 
@@ -137,7 +137,7 @@ class FieldTeam:
 
     def visit(self, hours_ago: float, hours: float | None = None) -> dict:
         """A check-in ``hours_ago`` hours ago at the village (a whole visit when ``hours``)."""
-        start = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+        start = datetime.now(UTC) - timedelta(hours=hours_ago)
         where = {"lat": self.lat, "lon": self.lon, "accuracy_m": 15}
         body = {"client_id": str(uuid.uuid4()), "village_code": self.village_code,
                 "check_in": {"at": iso(start), "location": where}}
@@ -148,7 +148,7 @@ class FieldTeam:
 
     def check_out(self, hours_ago: float) -> dict:
         """A check-out at the village ``hours_ago`` hours ago."""
-        return {"at": iso(datetime.now(timezone.utc) - timedelta(hours=hours_ago)),
+        return {"at": iso(datetime.now(UTC) - timedelta(hours=hours_ago)),
                 "location": {"lat": self.lat, "lon": self.lon, "accuracy_m": 15}}
 
 

@@ -16,8 +16,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.databases import fresh_database
-from tests.live import (FAST_HASHES, FieldTeam, PrivateCluster, prepare_database,
-                        retrying_post)
+from tests.live import FAST_HASHES, FieldTeam, PrivateCluster, prepare_database, retrying_post
 from tests.server_process import free_port, zaicun_serve
 
 pytestmark = pytest.mark.slow

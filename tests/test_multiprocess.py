@@ -15,8 +15,15 @@ import uuid
 import pytest
 import requests
 
-from tests.live import (FAST_HASHES, PASSWORD, REDIS_URL, FieldTeam, fresh_postgres_database,
-                        log_in, prepare_database)
+from tests.live import (
+    FAST_HASHES,
+    PASSWORD,
+    REDIS_URL,
+    FieldTeam,
+    fresh_postgres_database,
+    log_in,
+    prepare_database,
+)
 from tests.server_process import zaicun_serve
 
 pytestmark = pytest.mark.slow

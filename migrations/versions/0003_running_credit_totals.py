@@ -7,9 +7,8 @@ Create Date: 2026-11-27 03:06:45.443230
 """
 from datetime import date
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003'

@@ -7,7 +7,6 @@ Create Date: 2026-11-27 09:30:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0004'
 down_revision = '0003'

@@ -6,7 +6,7 @@ database; Redis (``ZAICUN_RATELIMIT_STORAGE_URL``) spares the database the write
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
@@ -56,7 +56,7 @@ class RedisAttempts:
         if not members:
             return 0, None
         latest = max(score for _, score in members)
-        return len(members), datetime.fromtimestamp(latest, tz=timezone.utc)
+        return len(members), datetime.fromtimestamp(latest, tz=UTC)
 
     def clear(self, key: str) -> None:
         self.redis.delete(self.prefix + key)

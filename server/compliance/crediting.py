@@ -5,10 +5,10 @@ All durations are whole seconds; credits are exact ``Fraction``s (0, 1/2 or 1).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 FULL, HALF, NONE = Fraction(1), Fraction(1, 2), Fraction(0)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 from calendar import monthrange
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .calendar import WorkingCalendar

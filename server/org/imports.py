@@ -48,8 +48,7 @@ from ..extensions import db
 from ..messages import message
 from .models import LinkedVillage, Unit, Village
 from .schemas import UserCreateSchema, VillageCreateSchema
-from .services import (check_found_unit, check_role_unit, ensure_may_place, to_wgs84,
-                       unknown_village)
+from .services import check_found_unit, check_role_unit, ensure_may_place, to_wgs84, unknown_village
 
 VILLAGE_COLUMNS = ("code", "name", "township_code", "lat", "lon", "radius_m", "crs")
 USER_COLUMNS = ("username", "name", "role", "unit_code", "active_from", "active_until",

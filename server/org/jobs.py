@@ -26,8 +26,17 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, url_for
-from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Integer, String, delete, func,
-                        select, update)
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,8 +46,15 @@ from ..db_types import UTCDateTime, utcnow
 from ..errors import ApiError, NotFound
 from ..extensions import db
 from ..messages import message, prefers_english
-from .imports import (CsvInvalid, ImportCancelled, Table, check_users, check_villages,
-                      write_users, write_villages)
+from .imports import (
+    CsvInvalid,
+    ImportCancelled,
+    Table,
+    check_users,
+    check_villages,
+    write_users,
+    write_villages,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,39 @@ from ..uploads import CSV_UPLOAD, uploaded_text
 from . import jobs
 from .imports import import_users, import_villages, read_table
 from .models import Unit, Village
-from .schemas import (ImportJobSchema, ImportResultSchema, LinkedVillagesSchema, MeSchema,
-                      OneTimePasswordSchema, UnitCreateSchema, UnitQuerySchema, UnitSchema,
-                      UserCreateSchema, UserPatchSchema, UserQuerySchema, UserSchema,
-                      VillageCreateSchema, VillagePatchSchema, VillageQuerySchema, VillageSchema)
-from .services import (create_unit, create_user, create_village, get_unit_in_scope_or_403,
-                       get_user_for_org, get_village, reset_password, set_linked_villages,
-                       unit_dict, update_user, update_village, user_dict, village_dict)
+from .schemas import (
+    ImportJobSchema,
+    ImportResultSchema,
+    LinkedVillagesSchema,
+    MeSchema,
+    OneTimePasswordSchema,
+    UnitCreateSchema,
+    UnitQuerySchema,
+    UnitSchema,
+    UserCreateSchema,
+    UserPatchSchema,
+    UserQuerySchema,
+    UserSchema,
+    VillageCreateSchema,
+    VillagePatchSchema,
+    VillageQuerySchema,
+    VillageSchema,
+)
+from .services import (
+    create_unit,
+    create_user,
+    create_village,
+    get_unit_in_scope_or_403,
+    get_user_for_org,
+    get_village,
+    reset_password,
+    set_linked_villages,
+    unit_dict,
+    update_user,
+    update_village,
+    user_dict,
+    village_dict,
+)
 
 blp = Blueprint("org", __name__, url_prefix="/api/v1", description="Organisation")
 

@@ -1,10 +1,21 @@
 """Request and response shapes for units, villages and users."""
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..auth.models import ROLES
 from ..org.models import UNIT_LEVELS
-from ..schemas import (CRS, UNIT_CODE, VILLAGE_CODE, Coordinate, Day, ErrorSchema, Flag,
-                       LocalDateTime, OptionalText, Text, Username)
+from ..schemas import (
+    CRS,
+    UNIT_CODE,
+    VILLAGE_CODE,
+    Coordinate,
+    Day,
+    ErrorSchema,
+    Flag,
+    LocalDateTime,
+    OptionalText,
+    Text,
+    Username,
+)
 
 
 class UnitCreateSchema(Schema):

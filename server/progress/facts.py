@@ -14,8 +14,15 @@ from sqlalchemy import and_, func, or_, select
 from ..auth.models import User
 from ..compliance.calendar import WorkingCalendar
 from ..compliance.crediting import Stay
-from ..compliance.engine import (Absence as AbsenceFact, DailyLedger, Facts, Period,
-                                 SummedLedger, VisitFact, period_containing)
+from ..compliance.engine import Absence as AbsenceFact
+from ..compliance.engine import (
+    DailyLedger,
+    Facts,
+    Period,
+    SummedLedger,
+    VisitFact,
+    period_containing,
+)
 from ..compliance.rules import Rule
 from ..extensions import db
 from ..org.models import LinkedVillage

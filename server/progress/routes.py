@@ -4,17 +4,29 @@ from flask_smorest import Blueprint
 from .. import policy
 from ..auth.services import current_user
 from ..messages import prefers_english
-from ..rulebooks import rulebook_for
 from ..org.services import get_user_for_org
+from ..rulebooks import rulebook_for
+from ..uploads import CSV_UPLOAD, uploaded_text
 from . import export, services
 from .coverage import linked_village_coverage
 from .facts import county_code_of
-from ..uploads import CSV_UPLOAD, uploaded_text
-from .schemas import (AbsenceCreateSchema, AbsenceQuerySchema, AbsenceSchema,
-                      CalendarLoadedSchema, CalendarQuerySchema, ComplianceQuerySchema,
-                      DaysQuerySchema, DaysSchema,
-                      ExportQuerySchema, OpeningBalanceOutSchema, OpeningBalanceSchema,
-                      PersonComplianceSchema, RollupQuerySchema, RollupSchema, RulesSchema)
+from .schemas import (
+    AbsenceCreateSchema,
+    AbsenceQuerySchema,
+    AbsenceSchema,
+    CalendarLoadedSchema,
+    CalendarQuerySchema,
+    ComplianceQuerySchema,
+    DaysQuerySchema,
+    DaysSchema,
+    ExportQuerySchema,
+    OpeningBalanceOutSchema,
+    OpeningBalanceSchema,
+    PersonComplianceSchema,
+    RollupQuerySchema,
+    RollupSchema,
+    RulesSchema,
+)
 
 blp = Blueprint("progress", __name__, url_prefix="/api/v1",
                 description="Compliance, absences, opening balances and calendars")

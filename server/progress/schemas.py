@@ -1,7 +1,7 @@
 """Request and response shapes for compliance, absences, balances and calendars."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import Day, Flag, Id, OptionalText, UNIT_CODE
+from ..schemas import UNIT_CODE, Day, Flag, Id, OptionalText
 from .models import ABSENCE_KINDS
 
 YEAR = validate.Range(2000, 2100)

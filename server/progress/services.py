@@ -19,8 +19,8 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..messages import prefers_english
 from ..org.models import Unit
-from ..visits.models import Visit
 from ..rulebooks import rulebook_for
+from ..visits.models import Visit
 from .credits import local_date, local_day_bounds, zone
 from .facts import county_code_of, facts_for_person, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance

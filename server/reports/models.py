@@ -3,8 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User

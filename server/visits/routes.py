@@ -11,9 +11,18 @@ from ..errors import ApiError
 from ..extensions import db
 from ..schemas import ErrorSchema, parse_timestamp
 from . import services
-from .schemas import (BulkReviewResultSchema, BulkReviewSchema, CheckOutSchema, ExplainSchema,
-                      ReviewSchema, VillageChangeSchema, VisitCreateSchema, VisitEventSchema,
-                      VisitQuerySchema, VisitSchema)
+from .schemas import (
+    BulkReviewResultSchema,
+    BulkReviewSchema,
+    CheckOutSchema,
+    ExplainSchema,
+    ReviewSchema,
+    VillageChangeSchema,
+    VisitCreateSchema,
+    VisitEventSchema,
+    VisitQuerySchema,
+    VisitSchema,
+)
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Village visits")
 

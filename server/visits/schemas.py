@@ -1,8 +1,18 @@
 """Request and response shapes for visits."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import (CRS, VILLAGE_CODE, Coordinate, Day, Flag, Id, LocalDateTime,
-                       Note, Number, OptionalText)
+from ..schemas import (
+    CRS,
+    VILLAGE_CODE,
+    Coordinate,
+    Day,
+    Flag,
+    Id,
+    LocalDateTime,
+    Note,
+    Number,
+    OptionalText,
+)
 from .models import VISIT_STATUSES
 
 CLIENT_ID = fields.UUID(required=True)

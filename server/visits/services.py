@@ -17,9 +17,9 @@ from ..compliance.rulebook import Rulebook
 from ..db_types import as_loaded, attribute_keys, core_rows, loaded, utcnow
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
+from ..fingerprint import fingerprint
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
-from ..fingerprint import fingerprint
 from ..progress.credits import local_day_bounds
 from ..rulebooks import rulebook_for
 from ..schemas import FIRST_DAY, LAST_DAY, SERVICE_YEARS

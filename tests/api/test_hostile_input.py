@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import (PASSWORD, at, check_in_body, make_user, new_id, token_for)
+from tests.conftest import PASSWORD, at, check_in_body, make_user, new_id, token_for
 
 LONE = "x\ud800"  # a lone high surrogate: no encoding can store it
 
@@ -141,7 +141,7 @@ def test_a_lone_surrogate_in_a_key_is_refused_too(client, org):
 
 def test_a_key_given_twice_is_a_400(client, org):
     response = client.post("/api/v1/auth/login", data=(
-        '{"username": "cadre", "password": "wrong-one-1", "password": "%s"}' % PASSWORD),
+        f'{{"username": "cadre", "password": "wrong-one-1", "password": "{PASSWORD}"}}'),
         headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.get_json()["code"] == "duplicate_key"

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import (OTHER_VILLAGE, OUTSIDE, VILLAGE, log_in, screenshot, wait_until,
-                       waiting_badge)
+from .conftest import OTHER_VILLAGE, OUTSIDE, VILLAGE, log_in, screenshot, wait_until, waiting_badge
 
 pytestmark = pytest.mark.browser
 CST = timezone(timedelta(hours=8))

@@ -16,8 +16,17 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from .conftest import (OTHER_VILLAGE, OUTSIDE, PASSWORD, SCREENSHOTS, TOWNSHIP, VILLAGE,
-                       Person, log_in, record_visit)
+from .conftest import (
+    OTHER_VILLAGE,
+    OUTSIDE,
+    PASSWORD,
+    SCREENSHOTS,
+    TOWNSHIP,
+    VILLAGE,
+    Person,
+    log_in,
+    record_visit,
+)
 from .test_screens import CONTROLS_TOO_SMALL_OR_UNLABELLED, CST, shown
 
 pytestmark = pytest.mark.browser

@@ -13,8 +13,16 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from .conftest import (OTHER_VILLAGE, OUTSIDE, PASSWORD, SCREENSHOTS, TOWNSHIP, VILLAGE,
-                       PageProblems, record_visit)
+from .conftest import (
+    OTHER_VILLAGE,
+    OUTSIDE,
+    PASSWORD,
+    SCREENSHOTS,
+    TOWNSHIP,
+    VILLAGE,
+    PageProblems,
+    record_visit,
+)
 
 pytestmark = pytest.mark.browser
 CST = timezone(timedelta(hours=8))

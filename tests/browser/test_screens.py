@@ -152,10 +152,12 @@ CONTROLS_TOO_SMALL_OR_UNLABELLED = """() => {
     }
     for (const el of document.querySelectorAll('input, select, textarea')) {
         if (!visible(el)) continue;
-        if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) problems.push(`unlabelled ${el.outerHTML.slice(0, 80)}`);
+        if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            problems.push(`unlabelled ${el.outerHTML.slice(0, 80)}`);
     }
     for (const el of document.querySelectorAll('button, a[href]')) {
-        if (visible(el) && !(el.textContent.trim() || el.getAttribute('aria-label'))) problems.push(`nameless ${el.outerHTML.slice(0, 80)}`);
+        if (visible(el) && !(el.textContent.trim() || el.getAttribute('aria-label')))
+            problems.push(`nameless ${el.outerHTML.slice(0, 80)}`);
     }
     if (document.documentElement.scrollWidth > window.innerWidth) problems.push('wider than the screen');
     return problems;

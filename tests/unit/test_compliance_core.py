@@ -1,17 +1,26 @@
 """The pure compliance core against RULES.md §2–§5, without an app or a database."""
 import ast
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.compliance.calendar import WorkingCalendar, parse_calendar_csv
 from server.compliance.crediting import Stay, Thresholds, credit_village_days, seconds_by_date
-from server.compliance.engine import (Absence, DailyLedger, Facts, Person, VisitFact, evaluate,
-                                      period_containing, rounded)
+from server.compliance.engine import (
+    Absence,
+    DailyLedger,
+    Facts,
+    Person,
+    VisitFact,
+    evaluate,
+    period_containing,
+    rounded,
+)
 from server.compliance.errors import CalendarFileError
 from server.compliance.rulebook import RulebookError, load_ruleset
 
@@ -53,7 +62,7 @@ def test_the_compliance_core_imports_neither_flask_nor_sqlalchemy():
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""] if node.level == 0 else []
             for name in names:
-                assert not name.split(".")[0] in ("flask", "sqlalchemy", "flask_sqlalchemy"), \
+                assert name.split(".")[0] not in ("flask", "sqlalchemy", "flask_sqlalchemy"), \
                     f"{path.name} imports {name}"
 
 
@@ -106,8 +115,8 @@ def test_reports_apply_to_secretaries_only():
     ([(local(2026, 3, 2, 20), local(2026, 3, 3, 6))],
      {date(2026, 3, 2): Fraction(1, 2), date(2026, 3, 3): 1}),
     # the same instant written in UTC: 12:00Z–18:00Z is 20:00–02:00 Shanghai
-    ([(datetime(2026, 3, 2, 12, tzinfo=timezone.utc), datetime(2026, 3, 2, 18,
-                                                               tzinfo=timezone.utc))],
+    ([(datetime(2026, 3, 2, 12, tzinfo=UTC), datetime(2026, 3, 2, 18,
+                                                               tzinfo=UTC))],
      {date(2026, 3, 2): Fraction(1, 2)}),
     # a weekend counts like any day
     ([(local(2026, 3, 7, 8), local(2026, 3, 7, 15))], {date(2026, 3, 7): 1}),

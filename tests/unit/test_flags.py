@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from geopy.distance import geodesic
@@ -11,11 +11,19 @@ from hypothesis import strategies as st
 
 from server.compliance.rulebook import _merge, build_rulebook, load_ruleset
 from server.geo import distance_m, gcj02_to_wgs84, wgs84_to_gcj02
-from server.visits.flags import (Fix, Point, active, closed_status, is_impossible_travel,
-                                 location_flags, stay_flags, travel_speed_kmh)
+from server.visits.flags import (
+    Fix,
+    Point,
+    active,
+    closed_status,
+    is_impossible_travel,
+    location_flags,
+    stay_flags,
+    travel_speed_kmh,
+)
 
 BOOK = load_ruleset().default
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 VILLAGE = (32.30, 118.30)
 
 CITIES = {  # WGS-84 points across China, from the tropics to the far north-west

@@ -11,7 +11,7 @@ from server.sqlite_writers import connection_class
 def connect(path, timeout_ms=1000):
     conn = sqlite3.connect(path, factory=connection_class(str(path), timeout_ms),
                            check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = %d" % timeout_ms)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     return conn
 
 
