@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -49,7 +49,7 @@ def test_login_returns_a_token_that_lives_about_thirty_days_and_the_user(client,
     assert isinstance(body["token"], str) and len(body["token"]) >= 20
     expires_at = datetime.fromisoformat(body["expires_at"])
     assert expires_at.utcoffset() is not None
-    lifetime = expires_at - datetime.now(timezone.utc)
+    lifetime = expires_at - datetime.now(UTC)
     assert timedelta(days=29, hours=23) < lifetime <= timedelta(days=30)
     assert body["user"]["id"] == org.cadre.id
     assert body["user"]["username"] == "cadre"
@@ -111,7 +111,7 @@ def test_a_token_past_its_lifetime_is_refused(client, org, app_config):
 def test_a_token_expires_at_its_stored_expiry(client, org, expired_ago, status):
     auth = token_for(client, org.cadre)
     db.session.execute(update(AuthToken).values(
-        expires_at=datetime.now(timezone.utc) - expired_ago))
+        expires_at=datetime.now(UTC) - expired_ago))
     db.session.commit()
     assert client.get("/api/v1/me", headers=auth).status_code == status
 

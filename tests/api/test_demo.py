@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,9 +20,9 @@ from server.geo import distance_m
 from server.org.models import Unit, Village
 from server.policy import can_review
 from server.reports.models import ThematicReport
+from server.rulebooks import rulebook_for
 from server.visits import flags as F
 from server.visits.models import Visit, VisitEvent
-from server.rulebooks import rulebook_for
 from tests.conftest import clear_tables, vars_of
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -235,7 +235,7 @@ def events_of(visit: Visit) -> list[VisitEvent]:
 def test_the_demo_cadre_is_in_a_village_now_and_nobody_else_has_a_visit_open(demo):
     open_visits = db.session.scalars(select(Visit).where(Visit.status == "open")).all()
     assert [v.user.username for v in open_visits] == [DEMO_CADRE]
-    ago = datetime.now(timezone.utc) - open_visits[0].check_in_at
+    ago = datetime.now(UTC) - open_visits[0].check_in_at
     assert timedelta(hours=1) < ago < timedelta(hours=3)
     assert open_visits[0].village in demo_user(DEMO_CADRE).linked_villages
 

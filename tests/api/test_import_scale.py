@@ -265,8 +265,7 @@ def test_numbers_are_read_as_numbers_and_text_is_refused_as_the_api_would(client
 @pytest.mark.slow
 def test_check_ins_are_answered_within_5_s_while_40000_villages_are_imported(tmp_path):
     from tests.databases import fresh_database
-    from tests.live import ADMIN, ADMIN_PASSWORD, FAST_HASHES, FieldTeam, log_in, \
-        prepare_database
+    from tests.live import ADMIN, ADMIN_PASSWORD, FAST_HASHES, FieldTeam, log_in, prepare_database
     from tests.server_process import zaicun_serve
     townships, per_township = 40, 1000
     with fresh_database(tmp_path) as url:

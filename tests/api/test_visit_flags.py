@@ -7,7 +7,7 @@ reading its clock — so those rows keep a margin on each side of the limit and 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from geopy.distance import geodesic
@@ -20,7 +20,7 @@ AT_VILLAGE = "at the village's point"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def iso(moment: datetime, tz=CST) -> str:

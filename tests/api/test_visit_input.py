@@ -6,7 +6,7 @@ the rows in the database, on a connection of their own, before and after.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ CST = timezone(timedelta(hours=8))
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def iso(moment: datetime, tz=CST) -> str:
