@@ -56,7 +56,6 @@ export function configure(settings) {
 
 export const all = () => items;
 export const waiting = () => items.filter((i) => i.state === 'waiting');
-export const failedItems = () => items.filter((i) => i.state === 'failed');
 
 /** The object an item belongs to: its items are sent in order, one after the other. */
 export const objectOf = (item) => item.ref || `#${item.seq}`;

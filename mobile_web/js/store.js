@@ -49,7 +49,6 @@ let epoch = 0;   // bumped at login and logout, so an answer for an older sessio
 let forgetting = false;   // logging out: nothing may be written any more
 
 export const user = () => (state.session ? state.session.user : null);
-export const isSecretary = () => user() && user().role === 'secretary';
 export const mustChangePassword = () => Boolean(user() && user().must_change_password);
 export const canSync = () => Boolean(state.session && !state.authLost && !mustChangePassword());
 

@@ -10,7 +10,6 @@ import csv
 import io
 from bisect import bisect_right
 from datetime import date, timedelta
-from functools import lru_cache
 
 from chinese_calendar import constants as official
 
@@ -117,8 +116,3 @@ def parse_calendar_csv(year: int, text: str) -> dict[date, bool]:
         raise CalendarFileError(1, "date", "no dates")
     return marks
 
-
-@lru_cache(maxsize=1)
-def default_calendar() -> WorkingCalendar:
-    """A calendar with no loaded years."""
-    return WorkingCalendar()

@@ -12,7 +12,6 @@ from ..schemas import (
     ErrorSchema,
     Flag,
     LocalDateTime,
-    OptionalText,
     Text,
     Username,
 )
@@ -132,12 +131,6 @@ class ImportResultSchema(Schema):
     one_time_passwords = fields.Dict(keys=fields.String(), values=fields.String())
 
 
-class ImportErrorSchema(Schema):
-    row = fields.Integer()
-    column = fields.String()
-    message = fields.String()
-
-
 class ImportJobSchema(Schema):
     """A CSV import running in the background (a file of more rows than a request takes)."""
     id = fields.String()
@@ -166,6 +159,3 @@ class MeSchema(Schema):
     county_code = fields.String(allow_none=True)
     linked_villages = fields.List(fields.Nested(VillageSchema))
 
-
-class NoteSchema(Schema):
-    note = OptionalText(2000)

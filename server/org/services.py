@@ -9,7 +9,7 @@ from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
 from ..auth.usernames import username_key
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
 from .models import UNIT_LEVELS, LinkedVillage, Unit, Village
@@ -264,9 +264,3 @@ def get_unit_in_scope_or_403(actor: User, code: str) -> Unit:
     policy.ensure(unit is not None and policy.can_read_org(actor, unit), "out_of_scope")
     return unit
 
-
-def lookup_user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    return user

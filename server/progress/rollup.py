@@ -20,7 +20,7 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import Date, bindparam, func, literal, select, true, union, union_all
 
 from .. import policy
-from ..auth.models import User
+from ..auth.models import FIELD_ROLES, User
 from ..compliance.engine import Person, RuleResult, evaluate, frame, period_containing
 from ..compliance.rules import Rule
 from ..extensions import db
@@ -30,7 +30,6 @@ from .credits import zone
 from .facts import COUNTING_REPORTS, facts_for_people, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, MonthCredit, OpeningBalance
 
-FIELD_ROLES = ("cadre", "secretary")
 SUMMED_METRICS = ("village_days", "village_hours", "thematic_reports")
 
 

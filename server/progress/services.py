@@ -26,8 +26,6 @@ from .facts import county_code_of, facts_for_person, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
 from .rollup import rollup
 
-FIELD_ROLES = ("cadre", "secretary")
-
 
 def today() -> date:
     return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
