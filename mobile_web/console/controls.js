@@ -165,17 +165,12 @@ export function exportControl(unitCode, data) {
 async function download(path, fallbackName) {
   let res;
   try {
-    res = await fetch(`/api/v1${path}`, { headers: api.authHeaders(), cache: 'no-store',
-      credentials: 'omit' });
+    res = await api.request('GET', path, { file: true, timeoutMs: 120000 });
   } catch (err) {
     throw new Error(t('console_offline'));
   }
-  if (!res.ok) {
-    let message = String(res.status);
-    try { message = (await res.json()).message || message; } catch (err) { /* not JSON */ }
-    throw new Error(message);
-  }
-  const blob = await res.blob();
+  if (!res.ok) throw new Error(api.messageOf(res, String(res.status)));
+  const blob = res.data;
   const named = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(res.headers.get('Content-Disposition') || '');
   const url = URL.createObjectURL(blob);
   const link = h('a', { href: url, download: named ? decodeURIComponent(named[1]) : fallbackName,

@@ -31,9 +31,9 @@ addWords({
 });
 
 /** Send a request; a network failure comes back as {ok: false, status: 0} instead of throwing. */
-export async function send(method, path, body) {
+export async function send(method, path, body, options = {}) {
   try {
-    return await api.request(method, path, body === undefined ? {} : { body });
+    return await api.request(method, path, body === undefined ? options : { ...options, body });
   } catch (err) {
     if (err instanceof api.NetworkError) return { ok: false, status: 0, data: null };
     throw err;
@@ -64,18 +64,10 @@ export function rowErrors(res) {
     t('work_row_error', { row: e.row, column: e.column || '–', message: e.message }))));
 }
 
-/** Send a CSV text (or file) as the request body. */
-export async function sendCsv(method, path, text) {
-  try {
-    const res = await fetch(`/api/v1${path}`, { method, cache: 'no-store', credentials: 'omit',
-      headers: { ...api.authHeaders(), Accept: 'application/json', 'Content-Type': 'text/csv' },
-      body: text });
-    let data = null;
-    try { data = await res.json(); } catch (err) { data = null; }
-    return { status: res.status, ok: res.ok, data };
-  } catch (err) {
-    return { ok: false, status: 0, data: null };
-  }
+/** Send a CSV text (or file) as the request body; no answer is status 0. A large file may
+ * take the server a while to check before it answers, hence the longer wait. */
+export function sendCsv(method, path, text) {
+  return send(method, path, undefined, { text, contentType: 'text/csv', timeoutMs: 120000 });
 }
 
 /**

@@ -16,34 +16,38 @@ export function configure(settings) {
 /**
  * Send a request; resolves {status, ok, data, headers} for any HTTP answer and rejects with
  * NetworkError when none came. `clientTime` adds X-Client-Time (the device clock, now).
+ * `body` is sent as JSON; `text` as it is, with `contentType` (a CSV file). With
+ * `file: true` a successful answer's `data` is its Blob (a download); errors stay JSON.
+ * The phone app and the console both send everything through here.
  */
-export async function request(method, path, { body, clientTime = false, token } = {}) {
+export async function request(method, path, {
+  body, text, contentType = 'text/plain', clientTime = false, token, file = false,
+  timeoutMs = TIMEOUT_MS,
+} = {}) {
   const headers = { Accept: 'application/json', 'Accept-Language': auth.lang };
   const bearer = token === undefined ? auth.token : token;
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (text !== undefined) headers['Content-Type'] = contentType;
   if (clientTime) headers['X-Client-Time'] = isoNow();
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
   let res;
+  let data = null;
   try {
     res = await fetch(BASE + path, { method, headers, cache: 'no-store', credentials: 'omit',
-      body: body === undefined ? undefined : JSON.stringify(body), signal: abort.signal });
+      body: body === undefined ? text : JSON.stringify(body), signal: abort.signal });
+    if (file && res.ok) {
+      data = await res.blob();
+    } else {
+      try { data = await res.json(); } catch (err) { data = null; }
+    }
   } catch (err) {
     throw new NetworkError(String(err));
   } finally {
     clearTimeout(timer);
   }
-  let data = null;
-  try { data = await res.json(); } catch (err) { data = null; }
   return { status: res.status, ok: res.ok, data, headers: res.headers };
-}
-
-/** The headers every request carries (for a download the page starts itself). */
-export function authHeaders() {
-  const headers = { 'Accept-Language': auth.lang };
-  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
-  return headers;
 }
 
 export const get = (path) => request('GET', path);

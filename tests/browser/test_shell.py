@@ -95,6 +95,38 @@ def test_both_language_tables_have_every_word_the_code_uses():
         assert any(key.startswith(prefix + "_") for key in zh), prefix
 
 
+CONSOLE_FILES = sorted((WEB / "console").glob("*.js"))
+
+
+def console_tables(source: str) -> list[tuple[set[str], set[str]]]:
+    """The (zh-CN, en) key sets of each word table a console file holds (``WORDS = {…}`` or
+    ``addWords({…})``): a ``'zh-CN': {`` block and the ``en: {`` block after it."""
+    tables = []
+    for zh_block, en_block in re.findall(
+            r"^  'zh-CN': \{\n(.*?)^  \},\n  en: \{\n(.*?)^  \},?\n", source, re.S | re.M):
+        tables.append(tuple(set(re.findall(r"^    (\w+):", block, re.M))
+                            for block in (zh_block, en_block)))
+    return tables
+
+
+def test_the_consoles_word_tables_have_both_languages_and_every_word_it_uses():
+    app = table_keys((WEB / "js" / "i18n.js").read_text(encoding="utf-8"), "zh")
+    known = set(app)
+    for path in CONSOLE_FILES:
+        source = path.read_text(encoding="utf-8")
+        tables = console_tables(source)
+        assert len(tables) == source.count("addWords({") + source.count("WORDS = {"), path.name
+        for zh, en in tables:
+            assert zh == en, (path.name, sorted(zh ^ en))
+            known |= zh
+    assert console_tables((WEB / "console" / "words.js").read_text(encoding="utf-8"))
+    code = "\n".join(f.read_text(encoding="utf-8") for f in CONSOLE_FILES)
+    used = set(re.findall(r"\bt\(\s*'(\w+)'", code))
+    assert used - known == set()
+    for prefix in set(re.findall(r"\bt\(\s*`(\w+)_\$\{", code)):
+        assert any(key.startswith(prefix + "_") for key in known), prefix
+
+
 def without_comments(source: str) -> str:
     return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", source, flags=re.S))
 
