@@ -6,6 +6,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.types import TypeDecorator
 
+from . import clock
+
 
 class UTCDateTime(TypeDecorator):
     """A timezone-aware timestamp stored in UTC; naive datetimes are refused.
@@ -33,8 +35,8 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """Return the current time, timezone-aware, in UTC (``server/clock.py``'s)."""
+    return clock.now()
 
 
 def core_rows(session: Session, statement, params: dict):

@@ -14,10 +14,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from ..clock import local_day_bounds
 from ..extensions import db
 from ..org.models import LinkedVillage
 from ..visits.models import COUNTING_STATUSES, Visit
-from .credits import local_day_bounds
 from .facts import linked_villages
 
 CHUNK = 500  # ids per IN list: well under every database's parameter limit

@@ -7,14 +7,13 @@ so the credits change in the same transaction as the visits, whichever code path
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app
 from flask_sqlalchemy.session import Session
 from sqlalchemy import delete, event, func, insert, inspect, select
 
 from ..auth.models import User
+from ..clock import local_date, local_day_bounds, zone
 from ..compliance.crediting import Stay, credit_for, seconds_by_date
 from ..extensions import db
 from ..rulebooks import rulebook_for
@@ -22,23 +21,6 @@ from ..visits.models import COUNTING_STATUSES, Visit
 from .models import DayCredit, MonthCredit
 
 SPANS_KEY = "zaicun_credit_spans"
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(zone()).date()
-
-
-def local_day_bounds(first: date | None,
-                     last: date | None) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds for local dates ``first``..``last`` inclusive."""
-    tz = zone()
-    start = datetime.combine(first, time(0), tz) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(0), tz) if last else None
-    return start, end
 
 
 def _widen(spans: dict, user_id: int, first: date, last: date) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app, send_file
+from flask import send_file
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
+
+from .. import clock
 
 STATUS_WORDS = {
     "met": ("已达标", "met"), "on_track": ("进度正常", "on track"),
@@ -54,7 +54,7 @@ def _cells(row: dict, result: dict, english: bool) -> dict:
 
 
 def _generated_at() -> str:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+    return clock.now().astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _title(data: dict, english: bool) -> str:

@@ -12,6 +12,7 @@ from fractions import Fraction
 from sqlalchemy import and_, func, or_, select
 
 from ..auth.models import User
+from ..clock import local_day_bounds
 from ..compliance.calendar import WorkingCalendar
 from ..compliance.crediting import Stay
 from ..compliance.engine import Absence as AbsenceFact
@@ -28,7 +29,6 @@ from ..extensions import db
 from ..org.models import LinkedVillage
 from ..reports.models import ThematicReport
 from ..visits.models import COUNTING_STATUSES, Visit
-from .credits import local_day_bounds
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
 
 COUNTING_REPORTS = ("submitted", "acknowledged")

@@ -21,12 +21,12 @@ from sqlalchemy import Date, bindparam, func, literal, select, true, union, unio
 
 from .. import policy
 from ..auth.models import FIELD_ROLES, User
+from ..clock import zone
 from ..compliance.engine import Person, RuleResult, evaluate, frame, period_containing
 from ..compliance.rules import Rule
 from ..extensions import db
 from ..org.models import Unit
 from ..reports.models import ThematicReport
-from .credits import zone
 from .facts import COUNTING_REPORTS, facts_for_people, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, MonthCredit, OpeningBalance
 

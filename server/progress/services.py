@@ -1,9 +1,8 @@
 """Compliance results, breakdowns, roll-ups, absences, opening balances and calendars."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
@@ -11,24 +10,21 @@ from sqlalchemy import delete, insert, select
 from .. import policy
 from ..audit.models import record
 from ..auth.models import User
+from ..clock import local_date, local_day_bounds, today, zone
 from ..compliance.calendar import parse_calendar_csv
 from ..compliance.engine import RuleResult, evaluate, rounded
 from ..compliance.errors import CalendarFileError
 from ..compliance.rulebook import Rulebook
+from ..db_types import utcnow
 from ..errors import InvalidInput
 from ..extensions import db
 from ..messages import prefers_english
 from ..org.models import Unit
 from ..rulebooks import rulebook_for
 from ..visits.models import Visit
-from .credits import local_date, local_day_bounds, zone
 from .facts import county_code_of, facts_for_person, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
 from .rollup import rollup
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def resolve_as_of(year: int | None, as_of: date | None) -> date:
@@ -188,7 +184,7 @@ def withdraw_absence(actor: User, absence: Absence) -> Absence:
     if absence.status == "withdrawn":
         return absence
     absence.status = "withdrawn"
-    absence.withdrawn_at = datetime.now(ZoneInfo("UTC"))
+    absence.withdrawn_at = utcnow()
     record(actor.id, "absence", absence.id, "withdrawn")
     db.session.commit()
     return absence

@@ -1,15 +1,11 @@
 """Filing, reading and deciding on thematic reports."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
-from flask import current_app
 from sqlalchemy import extract, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import policy
+from .. import clock, policy
 from ..audit.models import record
 from ..auth.models import User
 from ..db_types import utcnow
@@ -19,10 +15,6 @@ from ..fingerprint import fingerprint
 from .models import ThematicReport
 
 COUNTING = ("submitted", "acknowledged")
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def report_dict(report: ThematicReport) -> dict:
@@ -66,7 +58,7 @@ def create_report(actor: User, data: dict) -> tuple[ThematicReport, bool]:
     existing = _find(actor.id, client_id)
     if existing is not None:
         return _replay(existing, digest), False
-    if data["reported_on"] > local_today():
+    if data["reported_on"] > clock.today():
         raise InvalidInput("date_in_future", errors={"reported_on": ["in the future"]})
     report = ThematicReport(client_id=client_id, user_id=person.id, created_by_id=actor.id,
                             reported_on=data["reported_on"], title=data["title"].strip(),

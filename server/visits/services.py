@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import policy
 from ..auth.models import User
+from ..clock import local_day_bounds
 from ..compliance.rulebook import Rulebook
 from ..db_types import as_loaded, attribute_keys, core_rows, loaded, utcnow
 from ..errors import Conflict, InvalidInput
@@ -20,7 +21,6 @@ from ..extensions import db
 from ..fingerprint import fingerprint
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
-from ..progress.credits import local_day_bounds
 from ..rulebooks import rulebook_for
 from ..schemas import FIRST_DAY, LAST_DAY, SERVICE_YEARS
 from . import flags as F
