@@ -33,13 +33,16 @@ _LINE_FORBIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 _NOTE_FORBIDDEN = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 TEXT_REFUSED = "must not hold control characters, bidirectional overrides or lone surrogates"
 BLANK = "must not be blank"
-# Letters that show as nothing (Hangul fillers, the braille blank): with whitespace and format
-# characters (zero-width space, joiners…), a text of nothing else is blank.
-_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# What shows as nothing: besides whitespace and format characters (zero-width space, joiners…),
+# the letters that are fillers and the other default-ignorable code points (variation
+# selectors, the combining grapheme joiner, Mongolian free variation selectors, …). A text of
+# nothing else is blank, and none of it stands at either end of a stored text.
+_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164"
+                        "\ufe00-\ufe0f\uffa0\ufff0-\ufff8\U000e0100-\U000e01ef]")
 
 
 def _shows_nothing(ch: str) -> bool:
-    return ch.isspace() or ch in _FILLERS or unicodedata.category(ch) == "Cf"
+    return ch.isspace() or unicodedata.category(ch) == "Cf" or _INVISIBLE.match(ch) is not None
 
 
 def _trimmed(text: str) -> str:

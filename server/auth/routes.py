@@ -34,6 +34,8 @@ def post_logout():
 @blp.route("/auth/unlock", methods=["POST"])
 @blp.arguments(UnlockSchema)
 @blp.response(204)
+@blp.alt_response(404, schema=ErrorSchema,
+                  description="No such username in the admin's scope (unknown ones alike)")
 def post_unlock(args):
     """Lift the failed-login lock of a username (admin)."""
     policy.ensure(policy.is_admin(current_user()))

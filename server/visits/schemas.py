@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 from ..schemas import (
     CRS,
     VILLAGE_CODE,
+    CleanText,
     Coordinate,
     Day,
     Flag,
@@ -37,7 +38,7 @@ class CheckOutPartSchema(CheckInSchema):
 class VisitCreateSchema(Schema):
     client_id = CLIENT_ID
     village_code = fields.String(required=True, validate=VILLAGE_CODE)
-    activity = fields.String(allow_none=True, validate=validate.Length(max=40))
+    activity = CleanText(allow_none=True, validate=validate.Length(max=40))  # blank: none
     check_in = fields.Nested(CheckInSchema, required=True)
     check_out = fields.Nested(CheckOutPartSchema, allow_none=True)
     households = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 10_000))

@@ -100,7 +100,8 @@ def test_control_characters_and_bidi_overrides_in_stored_text_are_refused(client
 
 
 @pytest.mark.parametrize("name", ["report title", "user name", "unit name", "village name"])
-@pytest.mark.parametrize("blank", [" \u3000 \t ", "\u200b", "\u3164\u3164", " \u2060\ufeff "])
+@pytest.mark.parametrize("blank", [" \u3000 \t ", "\u200b", "\u3164\u3164", " \u2060\ufeff ",
+                                   "\u200b\ufe0f", "\u034f", "\U000e0100"])
 def test_text_that_shows_nothing_is_refused_not_stored_empty(client, org, name, blank):
     who, path, body, field = _body(org, name, blank)
     response = client.post(path, json=body, headers=token_for(client, getattr(org, who)))
@@ -408,3 +409,8 @@ def test_the_login_throttle_counts_every_spelling_of_a_name_as_one(client, org):
     locked = client.post("/api/v1/auth/login", json={"username": "cadre",
                                                      "password": PASSWORD})
     assert locked.status_code == 429
+
+
+def test_a_blank_activity_is_no_activity(client, org):
+    visit = visit_of(client, org, token_for(client, org.cadre), activity="  ")
+    assert visit["activity"] is None
