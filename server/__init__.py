@@ -127,8 +127,8 @@ def _refuse_oversized_json():
     if length is None and len(request.get_data(cache=True)) >= MAX_JSON_BYTES:
         length = MAX_JSON_BYTES + 1
     if (length or 0) > MAX_JSON_BYTES:
-        from .errors import ApiError
-        raise ApiError("too_large", status=413)
+        from .errors import TooLarge
+        raise TooLarge("too_large")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -21,47 +21,67 @@ HTTP_CODES = {
 
 
 class ApiError(Exception):
-    """A refusal the client should see, with a machine code and a readable message."""
+    """A refusal the client should see: a machine code (its readable message's key), the
+    message's parameters, and the fields at fault. It says what went wrong, not how HTTP says
+    it: ``STATUS`` below maps each kind to one status, in one place."""
 
-    status = 400
-
-    def __init__(self, code: str, /, status: int | None = None, errors: dict | None = None,
-                 headers: dict | None = None, **params):
+    def __init__(self, code: str, /, errors: dict | None = None, headers: dict | None = None,
+                 **params):
         super().__init__(code)
         self.code = code
-        self.status = status or self.status
         self.errors = errors
         self.headers = headers or {}
         self.params = params
 
 
+class BadRequest(ApiError):
+    """The request itself is malformed (a key given twice, an unreadable device clock)."""
+
+
 class InvalidInput(ApiError):
     """Bad input: nothing was stored."""
-    status = 422
 
 
 class Unauthorized(ApiError):
-    status = 401
+    """Not logged in, or the login has ended."""
 
 
 class Forbidden(ApiError):
-    status = 403
+    """The caller may not do this."""
 
 
 class NotFound(ApiError):
     """Absent, or out of the caller's scope (its existence does not leak)."""
-    status = 404
 
     def __init__(self, code: str = "not_found", **kw):
         super().__init__(code, **kw)
 
 
 class Conflict(ApiError):
-    status = 409
+    """The stored state does not allow it (a closed visit, a code taken)."""
+
+
+class TooLarge(ApiError):
+    """More than the service takes in one request."""
 
 
 class Throttled(ApiError):
-    status = 429
+    """Too many attempts: wait (``Retry-After``)."""
+
+
+# The one table from a refusal to its HTTP status (API.md "Errors").
+STATUS: dict[type[ApiError], int] = {
+    BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+    TooLarge: 413, InvalidInput: 422, Throttled: 429,
+}
+
+
+def status_of(exc: ApiError) -> int:
+    """The HTTP status of a refusal: its kind's, or the nearest kind it derives from."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
 
 
 def error_response(status: int, code: str, /, errors: dict | None = None,
@@ -110,7 +130,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.errors, exc.headers, **exc.params)
+        return error_response(status_of(exc), exc.code, exc.errors, exc.headers, **exc.params)
 
     def _unavailable():
         return error_response(503, "unavailable",

@@ -4,7 +4,7 @@ import re
 
 from flask import Flask, request
 
-from .errors import ApiError, InvalidInput, NotFound
+from .errors import BadRequest, InvalidInput, NotFound
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
@@ -83,7 +83,7 @@ def refuse_unstorable_json() -> None:
         value = json.loads(request.get_data(cache=True), object_pairs_hook=_refuse_duplicate_keys)
     except _DuplicateKey as exc:
         key = _safe_name(exc.key)
-        raise ApiError("duplicate_key", status=400, errors={key: ["duplicate key"]},
+        raise BadRequest("duplicate_key", errors={key: ["duplicate key"]},
                        key=key) from None
     except (ValueError, RecursionError):
         return

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import policy
 from ..config import token_lifetime
 from ..db_types import as_loaded, attribute_keys, core_rows, utcnow
-from ..errors import ApiError, Forbidden, InvalidInput, Throttled, Unauthorized
+from ..errors import Forbidden, InvalidInput, Throttled, Unauthorized
 from ..extensions import db
 from ..org.models import Unit
 from .models import AuthToken, User
@@ -112,7 +112,7 @@ def _check_address(store, address: str, now) -> None:
     limit = current_app.config["LOGIN_ADDRESS_LIMIT_PER_MINUTE"]
     count, _ = store.since(f"addr:{address}", now - timedelta(seconds=60))
     if count >= max(limit, 60):
-        raise ApiError("too_many_requests", status=429, headers={"Retry-After": "60"})
+        raise Throttled("too_many_requests", headers={"Retry-After": "60"})
     store.hit(f"addr:{address}", now, 60)
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
-from ..errors import ApiError, NotFound
+from ..errors import ApiError, NotFound, Throttled
 from ..extensions import db
 from ..messages import message, prefers_english
 from .imports import (
@@ -130,7 +130,7 @@ def start(actor: User, kind: str, table: Table) -> ImportJob:
         ImportJob.heartbeat_at >= stale_before()))
     if running:
         db.session.commit()
-        raise ApiError("too_many_requests", status=429, headers={
+        raise Throttled("too_many_requests", headers={
             "Retry-After": str(current_app.config["RETRY_AFTER_S"])})
     job = ImportJob(id=uuid.uuid4().hex, kind=kind, status="queued", owner_id=actor.id,
                     total_rows=len(table), done_rows=0, created_at=now, heartbeat_at=now)

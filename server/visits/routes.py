@@ -7,7 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import policy
 from ..auth.services import current_user
-from ..errors import ApiError
+from ..errors import BadRequest
 from ..extensions import db
 from ..schemas import ErrorSchema, parse_timestamp
 from . import services
@@ -35,7 +35,7 @@ def client_time() -> datetime | None:
     try:
         return parse_timestamp(raw.strip())
     except ValueError:
-        raise ApiError("invalid_client_time", status=400) from None
+        raise BadRequest("invalid_client_time") from None
 
 
 def shown(visit) -> dict:
