@@ -122,12 +122,14 @@ def build_people(synthetic: Synthetic, towns: list[int], hashed: str) -> list[tu
     for i in range(synthetic.people):
         town = towns[i % len(towns)]
         uid = i + 1
-        rows.append({"id": uid, "username": f"u{uid}", "name": _name(i), "role":
+        rows.append({"id": uid, "username": f"u{uid}", "username_key": f"u{uid}",
+                     "name": _name(i), "role":
                      "secretary" if i < len(towns) else "cadre", "unit_id": town,
                      "active": True, "password_hash": hashed, "must_change_password": False,
                      "created_at": YEAR_START})
         people.append((uid, town))
-    rows.append({"id": synthetic.people + 1, "username": "boss", "name": "部长",
+    rows.append({"id": synthetic.people + 1, "username": "boss", "username_key": "boss",
+                 "name": "部长",
                  "role": "admin", "unit_id": None, "active": True, "password_hash": hashed,
                  "must_change_password": False, "created_at": YEAR_START})
     for start in range(0, len(rows), 5000):
