@@ -12,6 +12,7 @@ from fractions import Fraction
 from sqlalchemy import and_, func, or_, select
 
 from ..auth.models import User
+from ..cache import BoundedCache
 from ..clock import local_day_bounds
 from ..compliance.calendar import WorkingCalendar
 from ..compliance.crediting import Stay
@@ -35,7 +36,8 @@ COUNTING_REPORTS = ("submitted", "acknowledged")
 VISIT_METRICS = ("visits", "households_visited", "linked_village_coverage")
 
 
-_calendars: dict[tuple, WorkingCalendar] = {}
+# Calendars by the loaded dates they are built from (rows of county, day, is_workday).
+_calendars: BoundedCache[WorkingCalendar] = BoundedCache(16)
 
 
 def working_calendar(county_code: str | None = None) -> WorkingCalendar:
@@ -50,16 +52,17 @@ def working_calendar(county_code: str | None = None) -> WorkingCalendar:
         select(CalendarDay.county_code, CalendarDay.day, CalendarDay.is_workday)
         .where(CalendarDay.county_code.in_(scopes))
         .order_by(CalendarDay.county_code, CalendarDay.day)).all())
-    if marks not in _calendars:
-        loaded: dict[int, dict[date, bool]] = defaultdict(dict)
-        own_years = {day.year for scope, day, _ in marks if scope != DEPLOYMENT_WIDE}
-        for scope, day, is_workday in marks:
-            if scope != DEPLOYMENT_WIDE or day.year not in own_years:
-                loaded[day.year][day] = is_workday
-        if len(_calendars) > 16:
-            _calendars.clear()
-        _calendars[marks] = WorkingCalendar(loaded)
-    return _calendars[marks]
+    return _calendars.get_or_make(marks, lambda: _calendar_of(marks))
+
+
+def _calendar_of(marks: tuple) -> WorkingCalendar:
+    """The calendar of loaded dates: a county's own years replace the deployment's."""
+    loaded: dict[int, dict[date, bool]] = defaultdict(dict)
+    own_years = {day.year for scope, day, _ in marks if scope != DEPLOYMENT_WIDE}
+    for scope, day, is_workday in marks:
+        if scope != DEPLOYMENT_WIDE or day.year not in own_years:
+            loaded[day.year][day] = is_workday
+    return WorkingCalendar(loaded)
 
 
 def county_code_of(unit) -> str | None:

@@ -21,6 +21,7 @@ from sqlalchemy import Date, bindparam, func, literal, select, true, union, unio
 
 from .. import policy
 from ..auth.models import FIELD_ROLES, User
+from ..cache import BoundedCache
 from ..clock import zone
 from ..compliance.engine import Person, RuleResult, evaluate, frame, period_containing
 from ..compliance.rules import Rule
@@ -221,15 +222,18 @@ def read_people(actor: User, unit: Unit | None, as_of: date, starts: list[date],
             for row in db.session.connection().execute(statement, params)]
 
 
-_statements: dict[tuple, object] = {}
+# Statements by (scope, date shapes, hours, reports): see ``read_people``.
+_statements: BoundedCache = BoundedCache(256)
 
 
 def _people_statement(scope: tuple, shapes: tuple, hours: bool, reports: bool, actor: User,
                       unit: Unit | None):
     """The roll-up's one statement for a scope and date shapes (kept; see ``read_people``)."""
-    key = (scope, shapes, hours, reports)
-    if key in _statements:
-        return _statements[key]
+    return _statements.get_or_make((scope, shapes, hours, reports),
+                                   lambda: _build_statement(shapes, hours, reports, actor, unit))
+
+
+def _build_statement(shapes: tuple, hours: bool, reports: bool, actor: User, unit: Unit | None):
     people = _in_scope(select(User.id).join(Unit, User.unit_id == Unit.id), actor, unit)
     if unit is None and actor.role == "admin" and actor.unit_id is None:
         people = None  # everyone: the derived tables need no filter; the outer query has one
@@ -248,11 +252,7 @@ def _people_statement(scope: tuple, shapes: tuple, hours: bool, reports: bool, a
                 continue
             query = query.outerjoin(part, part.c.uid == User.id)
             columns.append(func.coalesce(part.c.total, 0))
-    statement = _in_scope(query.with_only_columns(*columns), actor, unit)
-    if len(_statements) > 256:
-        _statements.clear()
-    _statements[key] = statement
-    return statement
+    return _in_scope(query.with_only_columns(*columns), actor, unit)
 
 
 def _county_of(rows: list[PersonRow], needed: bool) -> dict[str, str | None]:
@@ -304,20 +304,24 @@ def _rollup(actor: User, unit: Unit | None, as_of: date,
     slow = bool(all_rules - fast)
     exact = _exact_facts([p for p in people if slow or p.special or p.active_from
                           or p.active_until], all_rules, as_of)
-    plans: dict = {}
+    # Within this call a county fixes the book and the calendar, so the plan for a person is
+    # one per (county, role): looked up here per person, made (or found in ``_plans``) once.
+    plans: dict[tuple[str | None, str], list[_Step]] = {}
     rows = []
     by_county = bool(ruleset.by_county)
     for person in sorted(people, key=_order):
         county = counties.get(person.unit_path)
-        book = ruleset.for_county(county) if by_county else ruleset.default
-        calendar = calendars.get(county, calendars[None])
         if person.id in exact:
+            book = ruleset.for_county(county) if by_county else ruleset.default
+            calendar = calendars.get(county, calendars[None])
             results = _exact_results(person, book, exact[person.id], calendar, as_of)
         else:
-            plan = plans.get((id(book), id(calendar), person.role))
+            plan = plans.get((county, person.role))
             if plan is None:
-                plan = plans[id(book), id(calendar), person.role] = _plan(
-                    book, person.role, starts, calendar, as_of)
+                book = ruleset.for_county(county) if by_county else ruleset.default
+                calendar = calendars.get(county, calendars[None])
+                plan = plans[county, person.role] = _plan(book, person.role, starts, calendar,
+                                                          as_of)
             results = [_shared_result(step, person) for step in plan]
         if results:
             rows.append((person, results))
@@ -332,17 +336,22 @@ def _order(person: PersonRow) -> tuple:
 @dataclass(slots=True)
 class _Step:
     """One rule for everyone sharing a frame: which column of a person's row it reads, in what
-    unit, and the results already made (people with the same sum share one)."""
+    unit, and the results already made (people with the same sum share one; hours in
+    seconds can take many values, so they are bounded)."""
     frame: object
     column: int
     per_unit: int
-    made: dict
+    made: BoundedCache[RuleResult]
 
 
 _COLUMN = {"village_days": (0, 2), "village_hours": (1, 3600), "thematic_reports": (2, 1)}
 
 
-_plans: dict[tuple, tuple] = {}
+# Plans by (the role's rules, role, period starts, calendar, date). Rules are frozen and
+# hashable by content. A WorkingCalendar compares by identity; the key holds the calendar
+# itself, so it cannot be freed (and its id reused) while the plan is kept, and
+# ``working_calendar`` hands out one calendar per content while that is kept.
+_plans: BoundedCache[list[_Step]] = BoundedCache(64)
 
 
 def _plan(book, role: str, starts: list[date], calendar, as_of: date) -> list[_Step]:
@@ -352,20 +361,20 @@ def _plan(book, role: str, starts: list[date], calendar, as_of: date) -> list[_S
     a plan is kept for the next roll-up with the same ones (a supervisor's overview is read
     again and again on the same day); only the sums come fresh from the database each time.
     """
-    key = (id(book), role, tuple(starts), id(calendar), as_of)
-    kept = _plans.get(key)
-    if kept is not None and kept[0] is book and kept[1] is calendar:
-        return kept[2]
+    rules = tuple(book.rules_for(role))
+    return _plans.get_or_make((rules, role, tuple(starts), calendar, as_of),
+                              lambda: _make_plan(rules, role, starts, calendar, as_of))
+
+
+def _make_plan(rules: tuple[Rule, ...], role: str, starts: list[date], calendar,
+               as_of: date) -> list[_Step]:
     planned = []
-    for rule in book.rules_for(role):
+    for rule in rules:
         shape = frame(rule, Person(role), (), calendar, as_of)
         if shape is not None:
             offset, per_unit = _COLUMN[rule.metric]
             at = SUMS_AT + 3 * starts.index(shape.period.start) + offset
-            planned.append(_Step(shape, at, per_unit, {}))
-    if len(_plans) >= 64:
-        _plans.clear()
-    _plans[key] = (book, calendar, planned)
+            planned.append(_Step(shape, at, per_unit, BoundedCache(100_000)))
     return planned
 
 
@@ -373,9 +382,7 @@ def _shared_result(step: _Step, person: PersonRow) -> RuleResult:
     value = person[step.column]
     made = step.made.get(value)
     if made is None:
-        if len(step.made) >= 100_000:  # hours in seconds can take many values: stay bounded
-            step.made.clear()
-        made = step.made[value] = step.frame.result(Fraction(value, step.per_unit))
+        made = step.made.put(value, step.frame.result(Fraction(value, step.per_unit)))
     return made
 
 
