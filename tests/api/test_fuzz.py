@@ -1060,7 +1060,10 @@ def test_formula_prefixes_are_taken_and_kept(target, bench):
     chosen, reached = settings_for(bench, target)
     if not reached:
         pytest.fail(f"no good request to {target} is taken")
-    for formula in KEPT_FORMULAS:
+    for index, typed in enumerate(KEPT_FORMULAS):
+        # Made unique, so that no earlier test's write of the same text makes this one a no-op
+        # (a name patched to what it already is writes nothing new).
+        formula = f"{typed} {index}{uuid.uuid4().hex[:6]}"
         bench.reset()
         slots = bench.prepare(chosen[0])
         sent = bench.build(target, chosen[0], slots, Literal(formula), "escaped")
