@@ -73,6 +73,16 @@ def as_loaded(session: Session, model: type, values: dict):
     return instance
 
 
+def attach_loaded(session: Session, instance):
+    """A detached instance from ``loaded`` put in the session as ``as_loaded`` puts one; an
+    instance the session already holds under the same identity wins."""
+    held = session.identity_map.get(instance_state(instance).key)
+    if held is not None:
+        return held
+    session.add(instance)
+    return instance
+
+
 def attribute_keys(model: type, table) -> list[str]:
     """The model's attribute names for ``table``'s columns, in the table's order."""
     return [model.__mapper__.get_property_by_column(c).key for c in table.columns]

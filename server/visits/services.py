@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import uuid
-from collections import namedtuple
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, true, union_all
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import policy
 from ..auth.models import User
 from ..clock import local_day_bounds
 from ..compliance.rulebook import Rulebook
-from ..db_types import as_loaded, attribute_keys, core_rows, loaded, utcnow
+from ..db_types import utcnow
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..fingerprint import fingerprint
@@ -23,6 +20,7 @@ from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
 from ..rulebooks import rulebook_for
 from ..schemas import FIRST_DAY, LAST_DAY, SERVICE_YEARS
+from . import fastpath
 from . import flags as F
 from .models import IS_OPEN, Visit, VisitEvent
 
@@ -34,17 +32,6 @@ REVIEW_MOVES = {  # decision → (statuses it may start from, status it leads to
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def commit_keeping_loaded() -> None:
-    """Commit without expiring the loaded rows: this request wrote them and shows them next,
-    so reading each back from the database would only repeat what it already holds."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
 
 def clock_offset(client_time: datetime | None, now: datetime, book: Rulebook) -> timedelta:
     """How far to shift the client's times: the skew, when it exceeds the threshold."""
@@ -163,33 +150,15 @@ def reevaluate_successor(visit: Visit, book: Rulebook) -> None:
 
 # --- creating and closing -----------------------------------------------------------------
 
-# The statements below are built once, at import: composing one costs more than running it.
-
-def _with_village(*criteria):
-    """Visits with their villages in the same rows: every answer shows the village."""
-    return select(Visit, Village).join(Village, Visit.village_id == Village.id).where(*criteria)
-
-
-OWN_VISIT = _with_village(Visit.user_id == bindparam("user_id"),
-                          Visit.client_id == bindparam("client_id"))
-VISIT_BY_ID = _with_village(Visit.id == bindparam("id"))
-
-
-def _visits(statement, params: dict) -> list[Visit]:
-    """The visits of a ``_with_village`` statement, each holding its village."""
-    visits = []
-    for visit, village in db.session.execute(statement, params):
-        set_committed_value(visit, "village", village)  # not only in the weak identity map
-        visits.append(visit)
-    return visits
-
-
-def _first_visit(statement, params: dict) -> Visit | None:
-    return next(iter(_visits(statement, params)), None)
+# What a check-in reads before anything is decided, in one round trip (``fastpath.Arrivals``):
+# the village it names, the person's visit under its client_id (a replay), their open visit,
+# and the visit it follows, by the rule above.
+arrival = fastpath.Arrivals(_latest_ended_by(bindparam("user_id"), bindparam("check_in_at")),
+                            _ended_by)
 
 
 def find_own(user_id: int, client_id: str) -> Visit | None:
-    return _first_visit(OWN_VISIT, {"user_id": user_id, "client_id": client_id})
+    return fastpath.own_visit(user_id, client_id)
 
 
 def _replay(existing: Visit, digest: str) -> Visit:
@@ -201,64 +170,6 @@ def _replay(existing: Visit, digest: str) -> Visit:
 def _open_visit(user_id: int) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.user_id == user_id,
                                                  Visit.status == IS_OPEN))
-
-
-@dataclass(frozen=True)
-class KnownVisits:
-    """What a new check-in must know of the person's visits."""
-    own: Visit | None      # the visit stored under this client_id: the request is a replay
-    open: tuple | None     # the open visit (its client_id), which a new open one may not join
-    before: tuple | None   # the visit this check-in follows (its check-out), for the travel check
-
-
-# Only the columns a new check-in reads: most check-ins are new, so whole visits (and their
-# villages) would be loaded to be thrown away; a replay loads its visit whole afterwards.
-# Three lookups, each along its own index, in one round trip: one WHERE joining them with OR
-# would walk every visit the person ever made.
-_KNOWN_COLUMNS = (Visit.id, Visit.client_id, Visit.status, Visit.check_out_at,
-                  Visit.check_out_lat, Visit.check_out_lon, Visit.check_out_accuracy_m)
-_LATEST_ENDED = (_latest_ended_by(bindparam("user_id"), bindparam("check_in_at"))
-                 .with_only_columns(*_KNOWN_COLUMNS).subquery())
-KNOWN_VISITS = union_all(
-    select(*_KNOWN_COLUMNS).where(Visit.user_id == bindparam("user_id"),
-                                  Visit.client_id == bindparam("client_id")),
-    select(*_KNOWN_COLUMNS).where(Visit.user_id == bindparam("user_id"),
-                                  Visit.status == IS_OPEN),
-    select(_LATEST_ENDED))
-
-
-# The village a check-in names beside each of those visits, in one round trip: no row when
-# no village has the code, one with empty visit columns when the person has no such visit.
-_KNOWN = KNOWN_VISITS.subquery()
-_VILLAGES = Village.__table__
-VILLAGE_AND_KNOWN = (select(_VILLAGES, _KNOWN).select_from(_VILLAGES.outerjoin(_KNOWN, true()))
-                     .where(_VILLAGES.c.code == bindparam("village_code")))
-_VILLAGE_KEYS = attribute_keys(Village, _VILLAGES)
-_KnownRow = namedtuple("_KnownRow", [column.key for column in _KNOWN_COLUMNS])
-
-
-def _known(rows: list, client_id: str, check_in_at: datetime) -> KnownVisits:
-    own = next((r for r in rows if r.client_id == client_id), None)
-    ended = [r for r in rows if r.client_id != client_id and _ended_by(r, check_in_at)]
-    return KnownVisits(
-        own=_first_visit(VISIT_BY_ID, {"id": own.id}) if own is not None else None,
-        open=next((r for r in rows if r.status == "open"), None),
-        before=max(ended, key=lambda r: (r.check_out_at, r.id), default=None))
-
-
-def arrival(user_id: int, client_id: str, check_in_at: datetime,
-            village_code: str) -> tuple[dict | None, KnownVisits]:
-    """The columns of the village named (None when no village has the code) and what the
-    person's visits say of a check-in at ``check_in_at``: usually one query."""
-    params = {"user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}
-    session = db.session()
-    rows = core_rows(session, VILLAGE_AND_KNOWN, {**params, "village_code": village_code}).all()
-    if not rows:  # no such village, but a replay of a stored visit is still answered as one
-        return None, _known(core_rows(session, KNOWN_VISITS, params).all(), client_id,
-                            check_in_at)
-    width = len(_VILLAGE_KEYS)
-    known = [_KnownRow(*row[width:]) for row in rows if row[width] is not None]
-    return dict(zip(_VILLAGE_KEYS, rows[0][:width])), _known(known, client_id, check_in_at)
 
 
 def _check_township(actor: User, township_id: int, code: str) -> None:
@@ -303,13 +214,12 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
     now = utcnow()
     offset = clock_offset(client_time, now, book)
     check_in_at = data["check_in"]["at"] + offset
-    columns, known = arrival(actor.id, client_id, check_in_at, data["village_code"])
+    village, known = arrival(actor.id, client_id, check_in_at, data["village_code"])
     if known.own is not None:
         return _replay(known.own, digest), False
-    if columns is None:
+    if village is None:
         raise unknown_village(data["village_code"])
-    _check_township(actor, columns["township_id"], columns["code"])
-    village = loaded(Village, columns)
+    _check_township(actor, village.township_id, village.code)
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
@@ -332,9 +242,10 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
         found.add("clock_skew")
     if data.get("check_out") is None:
         values["flags"] = F.active(found, book)
+        values["updated_at"] = now  # a new visit was last changed when it was received
         return _insert(actor, lambda: _write_open(actor, village, values, offset), digest,
                        client_id)
-    village = as_loaded(db.session(), Village, columns)  # the session writes this visit
+    village = fastpath.attach(village)  # the session writes this visit
     visit = Visit(**values, user=actor, village=village)
     found |= _apply_check_out(visit, village, data["check_out"], offset, now, book)
     visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
@@ -355,18 +266,6 @@ def _open_conflict(open_visit: Visit) -> Conflict:
                     client_id=open_visit.client_id)
 
 
-INSERT_VISIT = insert(Visit.__table__).returning(Visit.__table__.c.id)
-INSERT_EVENT = insert(VisitEvent.__table__)
-# What a new visit holds in the columns a check-in does not fill.
-_COLUMNS = [(key, column) for key, column in
-            zip(attribute_keys(Visit, Visit.__table__), Visit.__table__.c) if key != "id"]
-_UNFILLED = {key: column.default.arg if column.default is not None and column.default.is_scalar
-             else None for key, column in _COLUMNS}
-# Columns a NULL may be left out of the INSERT for: each bound value costs a type conversion.
-_NULL_BY_DEFAULT = frozenset(key for key, column in _COLUMNS
-                             if column.default is None and column.server_default is None)
-
-
 def _offset_changes(offset: timedelta) -> dict:
     return {"clock_offset_s": offset.total_seconds()} if offset else {}
 
@@ -374,21 +273,16 @@ def _offset_changes(offset: timedelta) -> dict:
 def _write_open(actor: User, village: Village, values: dict, offset: timedelta) -> Visit:
     """Write an open check-in, what the phone sends on arrival, and its "created" event.
 
-    It changes no credit, so two Core INSERTs do, at a fraction of a unit-of-work flush; the
-    visit shown is built from the very values written. It and its village are detached: they
-    hold every column, but load no relationship beyond ``user`` and ``village``.
+    It changes no credit, so it takes the fast path: the rows a flush would store, at a
+    fraction of its cost. The visit shown and its village are detached: they hold every
+    column, but load no relationship beyond ``user`` and ``village``.
     """
-    now = values["received_at"]
-    row = _UNFILLED | values | {"updated_at": now}
-    connection = db.session.connection()
-    written = {key: value for key, value in row.items()
-               if value is not None or key not in _NULL_BY_DEFAULT}
-    row["id"] = connection.execute(INSERT_VISIT, written).scalar_one()
-    connection.execute(INSERT_EVENT, {
-        "visit_id": row["id"], "actor_id": actor.id, "at": now, "action": "created",
-        "from_status": None, "to_status": row["status"], "changes": _offset_changes(offset),
-        "comment": None})
-    return loaded(Visit, row | {"user": actor, "village": village})
+    visit = fastpath.insert_visit(values, user=actor, village=village)
+    fastpath.insert_event({
+        "visit_id": visit.id, "actor_id": actor.id, "at": visit.received_at,
+        "action": "created", "from_status": None, "to_status": visit.status,
+        "changes": _offset_changes(offset), "comment": None})
+    return visit
 
 
 def _write_whole(actor: User, visit: Visit, offset: timedelta, book: Rulebook) -> Visit:
@@ -413,7 +307,7 @@ def _insert(actor: User, write, digest: str, client_id: str) -> tuple[Visit, boo
             return _replay(existing, digest), False
         _refuse_if_open(actor.id)
         raise
-    commit_keeping_loaded()
+    fastpath.commit_keeping_loaded()
     return visit, True
 
 
@@ -442,7 +336,7 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     _settle_status(visit, book)
     _event(visit, actor, "checked_out", "open", _offset_changes(offset))
     reevaluate_successor(visit, book)
-    commit_keeping_loaded()
+    fastpath.commit_keeping_loaded()
     return visit
 
 
@@ -546,7 +440,7 @@ def load_visit(actor: User, ref: str) -> Visit:
     """The visit by id or by the caller's own client_id; 404 when absent or out of scope."""
     visit = None
     if ref.isdigit():
-        visit = _first_visit(VISIT_BY_ID, {"id": int(ref)})
+        visit = fastpath.visit_by_id(int(ref))
     else:
         try:
             visit = find_own(actor.id, str(uuid.UUID(ref)))

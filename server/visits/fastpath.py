@@ -1,0 +1,247 @@
+"""The check-in fast path: how a check-in is read and written lean, behind one seam.
+
+Check-ins are most of what the server is sent (the phone checks in on arrival) and the write
+path with a target (docs/performance.md). On it, the ORM's own costs (composing a statement,
+building row processors on every query, a unit-of-work flush, expiring what a commit leaves)
+are larger than the SQL, so here a check-in
+
+- reads with statements composed once, at import, and only the columns it needs (``Arrivals``);
+- writes with Core INSERTs that store the very row the ORM would store (``insert_visit``,
+  ``insert_event``; tests/api/test_fastpath.py holds them to it, column by column);
+- hands back detached instances that hold every column, built from the values written;
+- commits without expiring them (``commit_keeping_loaded``).
+
+``services.py`` decides what is read and written (RULES.md §1); this module only how. Its
+interface:
+
+    Arrivals(latest_ended, ended_by)(user_id, client_id, check_in_at, village_code)
+                                        -> (Village | None, KnownVisits)
+    visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
+    insert_visit(values, user=, village=) -> Visit     insert_event(values)
+    attach(instance) -> the instance in the session    commit_keeping_loaded()
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, bindparam, insert, select, true, union_all
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..auth.models import User
+from ..db_types import attach_loaded, attribute_keys, core_rows, loaded
+from ..extensions import db
+from ..org.models import Village
+from .models import IS_OPEN, Visit, VisitEvent
+
+# --- committing -----------------------------------------------------------------------------
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring the loaded rows: this request wrote them and shows them next,
+    so reading each back from the database would only repeat what it already holds."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def attach(instance):
+    """A detached instance this module built (a village ``Arrivals`` read) in the session, as
+    a query's result would be, for a write through the ORM; one the session holds wins."""
+    return attach_loaded(db.session(), instance)
+
+
+# --- reading visits with their villages -----------------------------------------------------
+
+def _with_village(*criteria):
+    """Visits with their villages in the same rows: every answer shows the village."""
+    return select(Visit, Village).join(Village, Visit.village_id == Village.id).where(*criteria)
+
+
+# Built once, at import: composing a statement costs more than running it.
+_OWN_VISIT = _with_village(Visit.user_id == bindparam("user_id"),
+                           Visit.client_id == bindparam("client_id"))
+_VISIT_BY_ID = _with_village(Visit.id == bindparam("id"))
+
+
+def _first_visit(statement, params: dict) -> Visit | None:
+    """The first visit of a ``_with_village`` statement, holding its village."""
+    for visit, village in db.session.execute(statement, params):
+        set_committed_value(visit, "village", village)  # not only in the weak identity map
+        return visit
+    return None
+
+
+def visit_by_id(visit_id: int) -> Visit | None:
+    """The visit with this id, holding its village."""
+    return _first_visit(_VISIT_BY_ID, {"id": visit_id})
+
+
+def own_visit(user_id: int, client_id: str) -> Visit | None:
+    """The person's visit stored under ``client_id``, holding its village."""
+    return _first_visit(_OWN_VISIT, {"user_id": user_id, "client_id": client_id})
+
+
+# --- what a check-in reads first ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KnownVisits:
+    """What a new check-in must know of the person's visits."""
+    own: Visit | None      # the visit stored under this client_id: the request is a replay
+    open: tuple | None     # the open visit (its client_id), which a new open one may not join
+    before: tuple | None   # the visit this check-in follows (its check-out), for the travel check
+
+
+# Only the columns a new check-in reads: most check-ins are new, so whole visits (and their
+# villages) would be loaded to be thrown away; a replay loads its visit whole afterwards.
+_KNOWN_COLUMNS = (Visit.id, Visit.client_id, Visit.status, Visit.check_out_at,
+                  Visit.check_out_lat, Visit.check_out_lon, Visit.check_out_accuracy_m)
+_KnownRow = namedtuple("_KnownRow", [column.key for column in _KNOWN_COLUMNS])
+_VILLAGES = Village.__table__
+_VILLAGE_KEYS = attribute_keys(Village, _VILLAGES)
+
+
+class Arrivals:
+    """What a check-in reads before anything is decided: the village it names and the
+    person's visits it must know of, in one round trip (two when no village has the code).
+
+    ``latest_ended`` is the query for the visit a check-in follows, with bound ``user_id`` and
+    ``check_in_at``; ``ended_by(row, moment)`` says whether a visit is one it looks among.
+    Both are the domain's; the statements are composed from them once, here.
+    """
+
+    def __init__(self, latest_ended: Select, ended_by: Callable[[object, datetime], bool]):
+        self._ended_by = ended_by
+        # Three lookups, each along its own index, in one round trip: one WHERE joining them
+        # with OR would walk every visit the person ever made.
+        self.known_visits = union_all(
+            select(*_KNOWN_COLUMNS).where(Visit.user_id == bindparam("user_id"),
+                                          Visit.client_id == bindparam("client_id")),
+            select(*_KNOWN_COLUMNS).where(Visit.user_id == bindparam("user_id"),
+                                          Visit.status == IS_OPEN),
+            select(latest_ended.with_only_columns(*_KNOWN_COLUMNS).subquery()))
+        # The village beside each of those visits: no row when no village has the code, one
+        # with empty visit columns when the person has no such visit.
+        known = self.known_visits.subquery()
+        self.village_and_known = (
+            select(_VILLAGES, known).select_from(_VILLAGES.outerjoin(known, true()))
+            .where(_VILLAGES.c.code == bindparam("village_code")))
+
+    def __call__(self, user_id: int, client_id: str, check_in_at: datetime,
+                 village_code: str) -> tuple[Village | None, KnownVisits]:
+        """The village named, detached (None when no village has the code), and what the
+        person's visits say of a check-in at ``check_in_at``."""
+        params = {"user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}
+        session = db.session()
+        rows = core_rows(session, self.village_and_known,
+                         {**params, "village_code": village_code}).all()
+        if not rows:  # no such village, but a replay of a stored visit is still answered
+            known = core_rows(session, self.known_visits, params).all()
+            return None, self._known(known, client_id, check_in_at)
+        width = len(_VILLAGE_KEYS)
+        known = [_KnownRow(*row[width:]) for row in rows if row[width] is not None]
+        village = loaded(Village, dict(zip(_VILLAGE_KEYS, rows[0][:width])))
+        return village, self._known(known, client_id, check_in_at)
+
+    def _known(self, rows: list, client_id: str, check_in_at: datetime) -> KnownVisits:
+        own = next((r for r in rows if r.client_id == client_id), None)
+        ended = [r for r in rows if r.client_id != client_id and self._ended_by(r, check_in_at)]
+        return KnownVisits(
+            own=visit_by_id(own.id) if own is not None else None,
+            open=next((r for r in rows if r.status == "open"), None),
+            before=max(ended, key=lambda r: (r.check_out_at, r.id), default=None))
+
+
+# --- writing --------------------------------------------------------------------------------
+
+class _CoreInsert:
+    """An INSERT of one model's rows with Core that stores what a flush of the ORM would.
+
+    ``values`` are columns by attribute name. As in the ORM, a column left out, or given None,
+    takes its default (a scalar, or a callable called once per row); None is stored only where
+    the type stores None as a value (JSON's ``null``); the version column takes the mapper's
+    first version. What is known before the INSERT is reflected from the model at import;
+    a default computed by SQL is refused here (it needs the ORM path), and the primary key
+    and server defaults are read back with RETURNING.
+    """
+
+    def __init__(self, model: type, returning: bool):
+        mapper, table = model.__mapper__, model.__table__
+        keys = attribute_keys(model, table)
+        if any(key != column.key for key, column in zip(keys, table.c)):
+            raise TypeError(f"{table.name}: values are bound by attribute name, which must be "
+                            "the column's key")
+        primary = set(mapper.primary_key)
+        self._blank = {key: None for key, column in zip(keys, table.c) if column not in primary}
+        self._defaults = []  # (key, value or callable, whether to call it)
+        for key, column in zip(keys, table.c):
+            default = column.default
+            if default is None or column in primary or column is mapper.version_id_col:
+                continue
+            if not (default.is_scalar or default.is_callable):
+                raise TypeError(f"{table.name}.{key}: a SQL default needs the ORM path")
+            self._defaults.append((key, default.arg, default.is_callable))
+        self._none_stored = frozenset(key for key, column in zip(keys, table.c)
+                                      if column.type.should_evaluate_none)
+        self._version = None
+        if mapper.version_id_col is not None and mapper.version_id_generator is not False:
+            self._version = (mapper.get_property_by_column(mapper.version_id_col).key,
+                             mapper.version_id_generator)
+        statement = insert(table)
+        self._returned = []
+        if returning:
+            self._returned = [column for column in table.c
+                              if column in primary or column.server_default is not None]
+            statement = statement.returning(*self._returned)
+        self._returned_keys = [mapper.get_property_by_column(c).key for c in self._returned]
+        self.statement = statement
+
+    def row(self, values: dict) -> dict:
+        """Every column of the row (but those the database fills) as the ORM would write it."""
+        row = self._blank | values
+        for key, default, call in self._defaults:
+            if row[key] is None and (key not in self._none_stored or key not in values):
+                # the callable of a column default takes the INSERT's context: here there is none
+                row[key] = default(None) if call else default
+        if self._version is not None:
+            key, generate = self._version
+            row[key] = generate(None)
+        return row
+
+    def execute(self, values: dict) -> dict:
+        """INSERT the row in the session's transaction; return all its columns."""
+        row = self.row(values)
+        # A NULL is left out where leaving it out stores the same: each bound value costs a
+        # type conversion.
+        written = {key: value for key, value in row.items()
+                   if value is not None or key in self._none_stored}
+        result = db.session.connection().execute(self.statement, written)
+        if self._returned:
+            row.update(zip(self._returned_keys, result.one()))
+        return row
+
+
+_VISIT_INSERT = _CoreInsert(Visit, returning=True)
+_EVENT_INSERT = _CoreInsert(VisitEvent, returning=False)
+
+
+def insert_visit(values: dict, *, user: User, village: Village) -> Visit:
+    """Store a visit with one Core INSERT, in the session's transaction, and return it.
+
+    ``values`` are its columns by attribute; the stored row is the one ``Visit(**values)``
+    flushed through the session would be. Nothing the session would do on a flush runs (no
+    credit upkeep, no other listener), so it is only for visits that change no credit. The
+    visit returned is detached and holds every column, with ``user`` and ``village`` (given
+    here) as its only relationships; anything else it would load lazily is not there.
+    """
+    return loaded(Visit, _VISIT_INSERT.execute(values) | {"user": user, "village": village})
+
+
+def insert_event(values: dict) -> None:
+    """Store a visit event with one Core INSERT (the row ``VisitEvent(**values)`` would be)."""
+    _EVENT_INSERT.execute(values)

@@ -1,0 +1,174 @@
+"""The check-in fast path (server/visits/fastpath.py) stores the very row the ORM would.
+
+An open check-in is written with a Core INSERT whose missing columns are filled from the model,
+as reflected at import, not by a flush. Should a column, a default or a type change in a way that
+reflection misses, the two paths would drift apart quietly: these tests write the same values
+both ways and compare every column of ``visits``.
+
+Two columns are set aside, each for a reason of its own:
+
+- ``id``: the primary key; each row gets its own.
+- ``user_id``: the ORM's copy is stored for another person of the same township. The person's
+  own copy could not be stored at all while the fast path's is there: the database keeps at
+  most one open visit per person (``uq_visits_one_open_per_user``), and one visit per person
+  and ``client_id``. Stored for someone else, even ``client_id`` is compared as it is.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import instance_state
+
+from server import clock
+from server.extensions import db
+from server.visits import fastpath
+from server.visits.models import Visit
+from tests.conftest import new_id, token_for
+
+CST = timezone(timedelta(hours=8))
+VISITS = Visit.__table__
+SET_ASIDE = {"id", "user_id"}  # see the module's docstring
+COMPARED = [column.key for column in VISITS.c if column.key not in SET_ASIDE]
+# Columns whose value a row gets when the values leave them out: the model's defaults and the
+# version the mapper starts at.
+DEFAULTED = {column.key for column in VISITS.c
+             if column.default is not None or column is Visit.__mapper__.version_id_col}
+
+
+def stored(visit_id: int, connection=None) -> dict:
+    """Every column of the stored row, as the database gives it back."""
+    statement = select(VISITS).where(VISITS.c.id == visit_id)
+    if connection is None:
+        with db.engine.connect() as fresh:  # what was committed, not what a session holds
+            return dict(fresh.execute(statement).mappings().one())
+    return dict(connection.execute(statement).mappings().one())
+
+
+def through_the_orm(values: dict, person) -> dict:
+    """Store ``values`` as ``Visit(**values)`` flushed by the session, for ``person``; return
+    the stored row. The transaction is left open: the caller rolls it back."""
+    visit = Visit(**{**values, "user_id": person.id})
+    db.session.add(visit)
+    db.session.flush()
+    return stored(visit.id, db.session.connection())
+
+
+def differences(fast: dict, orm: dict) -> dict:
+    """The compared columns where the two rows differ: {column: (fast path, ORM)}."""
+    assert set(fast) == set(orm) == {column.key for column in VISITS.c}
+    return {key: (fast[key], orm[key]) for key in COMPARED if fast[key] != orm[key]}
+
+
+def point_at(village, metres: float) -> tuple[float, float]:
+    """A point ``metres`` north of the village."""
+    return village.lat + metres / 111_320, village.lon
+
+
+def check_in(village, *, location=True, metres=0.0, **extra) -> dict:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    body = {"client_id": new_id(), "village_code": village.code,
+            "check_in": {"at": start.astimezone(CST).isoformat()}, **extra}
+    if location:
+        lat, lon = point_at(village, metres)
+        body["check_in"]["location"] = {"lat": lat, "lon": lon, "accuracy_m": 20.0}
+    return body
+
+
+@pytest.fixture
+def written(monkeypatch):
+    """Each call of ``fastpath.insert_visit``: the values it was given and the visit it gave."""
+    calls = []
+    real = fastpath.insert_visit
+
+    def spy(values, **kwargs):
+        visit = real(values, **kwargs)
+        calls.append((dict(values), visit))
+        return visit
+    monkeypatch.setattr(fastpath, "insert_visit", spy)
+    return calls
+
+
+# name → (body, headers, what the stored row shows of the input)
+INPUTS = {
+    "at the village": lambda org: (
+        check_in(org.village), {}, {"flags": [], "check_in_distance_m": 0.0}),
+    "without a location": lambda org: (
+        check_in(org.village, location=False), {},
+        {"flags": ["no_location"], "check_in_lat": None, "check_in_distance_m": None}),
+    "far away, with an activity, households and a note": lambda org: (
+        check_in(org.village, metres=5000, activity="household_visit", households=4,
+                 note="入户走访 \u00e9\U0001f600"), {},
+        {"flags": ["outside_geofence"], "activity": "household_visit", "households": 4}),
+    "from a device clock an hour behind": lambda org: (
+        check_in(org.village),
+        {"X-Client-Time": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+        {"flags": ["clock_skew"]}),
+}
+
+
+@pytest.mark.parametrize("name", INPUTS)
+def test_a_check_in_stores_the_row_the_orm_would(client, org, written, name):
+    body, headers, shows = INPUTS[name](org)
+    response = client.post("/api/v1/visits", json=body,
+                           headers={**token_for(client, org.cadre), **headers})
+    assert response.status_code == 201, response.get_json()
+    assert len(written) == 1, "an open check-in takes the fast path"
+    values, visit = written[0]
+    fast = stored(response.get_json()["id"])
+    assert fast["user_id"] == org.cadre.id
+    assert {key: fast[key] for key in shows} == shows
+    assert (fast["clock_offset_s"] is not None) == ("X-Client-Time" in headers)
+    # Columns the check-in left to the defaults are part of the comparison.
+    assert DEFAULTED - set(values) >= {"check_out_manual", "version"}
+
+    orm = through_the_orm(values, org.colleague)
+    db.session.rollback()
+
+    assert differences(fast, orm) == {}
+    # The visit the request answered with holds exactly what was stored.
+    held = instance_state(visit).dict
+    assert {key: held[key] for key in fast} == fast
+
+
+# Only what a visit cannot be stored without: every other column is left to the defaults.
+REQUIRED = ("client_id", "village_id", "check_in_at", "check_in_at_original", "request_digest")
+
+
+@pytest.mark.parametrize("given", [
+    {},
+    # As in the ORM, None given for a column with a default leaves it to the default, except
+    # where the type stores None as a value of its own (JSON's null).
+    {"check_out_manual": None, "status": None, "received_at": None, "flags": None},
+], ids=["left out", "given as None"])
+def test_every_default_is_the_one_the_orm_gives(app, org, given):
+    moment = datetime(2026, 3, 2, 1, 2, 3, 456789, tzinfo=UTC)
+    values = {"client_id": new_id(), "village_id": org.village.id,
+              "check_in_at": moment - timedelta(hours=1),
+              "check_in_at_original": moment - timedelta(hours=1),
+              "request_digest": "d" * 64, **given}
+    assert set(REQUIRED) | set(given) == set(values)
+    # Each default is compared, beyond the plain NULLs.
+    assert DEFAULTED >= {"check_out_manual", "status", "flags", "received_at", "updated_at",
+                         "version"}
+    with clock.frozen_at(moment):  # the time defaults are the same instant in both rows
+        visit = fastpath.insert_visit({**values, "user_id": org.cadre.id}, user=org.cadre,
+                                      village=org.village)
+        fast = stored(visit.id, db.session.connection())
+        orm = through_the_orm(values, org.colleague)
+    db.session.rollback()
+
+    assert differences(fast, orm) == {}
+    assert fast["received_at"] == fast["updated_at"] == moment
+    assert fast["version"] == 1 and fast["check_out_manual"] is False
+    assert fast["flags"] == ([] if "flags" not in given else None)
+    assert fast["status"] == "open"
+    held = instance_state(visit).dict
+    assert {key: held[key] for key in fast} == fast
+
+
+def test_the_comparison_covers_every_column():
+    """Nothing of ``visits`` escapes the comparison but the two columns set aside."""
+    assert set(COMPARED) | SET_ASIDE == {column.key for column in VISITS.c}
+    assert len(COMPARED) == len(VISITS.c) - len(SET_ASIDE)
