@@ -1,16 +1,44 @@
 """Keeping ``day_credits`` and ``month_credits`` equal to what the visits say.
 
 Every flush that creates or changes a closed visit notes the person and the local dates it
-spans; just before the commit those dates are recomputed from the person's counting visits,
-so the credits change in the same transaction as the visits, whichever code path wrote them.
+spans (before and after the change); just before the commit those dates — and only those —
+are recomputed from the person's counting visits that touch them, and the running totals that
+depend on them are shifted by the difference, so the credits change in the same transaction
+as the visits, whichever code path wrote them, at a cost that does not grow with the person's
+history:
+
+- the day rows of the changed dates are inserted, updated or deleted, and the running totals
+  of the month's later days shift by the month's difference (rows read: the month's, ≤ 31);
+- the month row of each changed month and the year's running totals of it and the later months
+  of the year shift by the same difference (one UPDATE per changed month); a year's first
+  credit writes its twelve month rows, and a year left without any credit loses them.
+
+``recompute_all`` rebuilds everything from the visits the long way (``refresh``); a test holds
+the kept credits equal to it after random histories.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from ..auth.models import User
 from ..clock import local_date, local_day_bounds, zone
@@ -21,11 +49,18 @@ from ..visits.models import COUNTING_STATUSES, Visit
 from .models import DayCredit, MonthCredit
 
 SPANS_KEY = "zaicun_credit_spans"
+# The statements below are built once, at import: composing one costs more than running it.
+_VISITS, _DAYS, _MONTHS = Visit.__table__, DayCredit.__table__, MonthCredit.__table__
+# Written into the SQL rather than bound (an expanding IN is rendered anew on every run).
+_COUNTING = _VISITS.c.status.in_([literal_column(f"'{s}'") for s in COUNTING_STATUSES])
+# A transaction-scoped PostgreSQL advisory lock per person, in this namespace: two
+# transactions changing one person's visits at once take turns at the read-modify-write of
+# the credits (on SQLite the writers' lock, already held by then, does the same).
+LOCK_NAMESPACE = 0x7A63  # "zc"
 
 
 def _widen(spans: dict, user_id: int, first: date, last: date) -> None:
-    old = spans.get(user_id)
-    spans[user_id] = (min(first, old[0]), max(last, old[1])) if old else (first, last)
+    spans.setdefault(user_id, []).append((first, last))
 
 
 def _visit_changed(visit: Visit) -> bool:
@@ -36,20 +71,56 @@ def _visit_changed(visit: Visit) -> bool:
                for name in ("status", "check_in_at", "check_out_at"))
 
 
+def _old_times(session, visit: Visit) -> tuple | None:
+    """The check-in and check-out times the visit had before this flush's changes, when they
+    changed: from the attributes' history, or from its row when the history never saw them
+    (a change to an expired attribute)."""
+    history = [inspect(visit).attrs[name].history for name in ("check_in_at", "check_out_at")]
+    if not any(h.has_changes() for h in history):
+        return None
+    if any(h.added and not h.deleted for h in history):  # the old value was not loaded
+        return session.connection().execute(
+            select(_VISITS.c.check_in_at, _VISITS.c.check_out_at)
+            .where(_VISITS.c.id == inspect(visit).identity[0])).first()
+    return tuple(h.deleted[0] if h.deleted else getattr(visit, name)
+                 for h, name in zip(history, ("check_in_at", "check_out_at")))
+
+
+def _note(spans: dict, user_id: int, check_in_at, check_out_at) -> None:
+    if check_in_at is not None and check_out_at is not None:
+        _widen(spans, user_id, local_date(check_in_at), local_date(check_out_at))
+
+
+def note_stay(session, user_id: int, check_in_at, check_out_at) -> None:
+    """Have the credits of a stay's dates brought up to date before the session commits: for
+    code that writes or changes a closed visit's row past the ORM (a Core INSERT or UPDATE),
+    which the flush listener below does not see. Call it with the old times too when a
+    change moves them."""
+    _note(session.info.setdefault(SPANS_KEY, {}), user_id, check_in_at, check_out_at)
+
+
 @event.listens_for(Session, "before_flush")
 def _note_changed_visits(session, _flush_context, _instances) -> None:
     spans = session.info.setdefault(SPANS_KEY, {})
     for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Visit) and obj.check_out_at is not None and _visit_changed(obj):
-            _widen(spans, obj.user_id, local_date(obj.check_in_at), local_date(obj.check_out_at))
+        if not isinstance(obj, Visit) or not _visit_changed(obj):
+            continue
+        _note(spans, obj.user_id, obj.check_in_at, obj.check_out_at)
+        if not inspect(obj).pending:  # times moved or a check-out undone: the old dates too
+            old = _old_times(session, obj)
+            if old is not None:
+                _note(spans, obj.user_id, *old)
+    for obj in session.deleted:
+        if isinstance(obj, Visit):
+            _note(spans, obj.user_id, obj.check_in_at, obj.check_out_at)
 
 
 @event.listens_for(Session, "before_commit")
 def _refresh_noted_credits(session) -> None:
     session.flush()
     spans = session.info.pop(SPANS_KEY, {})
-    for user_id, (first, last) in spans.items():
-        refresh(user_id, first, last)
+    for user_id in sorted(spans):  # one order, so two transactions' locks cannot deadlock
+        update_dates(user_id, spans[user_id])
     if spans:
         session.flush()
         session.info.pop(SPANS_KEY, None)
@@ -73,10 +144,197 @@ def _thresholds(user_id: int):
     return rulebook_for(db.session.get(User, user_id)).thresholds
 
 
+# --- incremental upkeep ----------------------------------------------------------------------
+
+_STAYS = select(_VISITS.c.check_in_at, _VISITS.c.check_out_at).where(
+    _VISITS.c.user_id == bindparam("user_id"), _COUNTING)
+_DAY_COLUMNS = (_DAYS.c.day, _DAYS.c.seconds, _DAYS.c.halves, _DAYS.c.month_seconds_to_date,
+                _DAYS.c.month_halves_to_date)
+_MONTH_DAYS = select(*_DAY_COLUMNS).where(_DAYS.c.user_id == bindparam("user_id"))
+# Along ix_visits_user_id_check_out_at: the visits that end after the first date began, so a
+# change today reads today's visits, one a month back the month's since.
+_ONE_STAY_RANGE = _STAYS.where(
+    _VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
+    _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type))
+_ONE_MONTH = _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
+                               _DAYS.c.day <= bindparam("last", type_=Date))
+_INSERT_DAY = insert(_DAYS)
+_UPDATE_DAY = update(_DAYS).where(
+    _DAYS.c.user_id == bindparam("b_user_id"), _DAYS.c.day == bindparam("b_day")).values(
+    seconds=bindparam("b_seconds"), halves=bindparam("b_halves"),
+    month_seconds_to_date=bindparam("b_month_seconds"),
+    month_halves_to_date=bindparam("b_month_halves"))
+_DELETE_DAY = delete(_DAYS).where(_DAYS.c.user_id == bindparam("b_user_id"),
+                                  _DAYS.c.day == bindparam("b_day"))
+_DELTA_S, _DELTA_H = bindparam("b_seconds", type_=Integer), bindparam("b_halves", type_=Integer)
+_SHIFT_DAYS = update(_DAYS).where(
+    _DAYS.c.user_id == bindparam("b_user_id"), _DAYS.c.day > bindparam("b_after", type_=Date),
+    _DAYS.c.day <= bindparam("b_through", type_=Date)).values(
+    month_seconds_to_date=_DAYS.c.month_seconds_to_date + _DELTA_S,
+    month_halves_to_date=_DAYS.c.month_halves_to_date + _DELTA_H)
+_MONTH = bindparam("b_month", type_=Date)
+_SHIFT_MONTHS = update(_MONTHS).where(
+    _MONTHS.c.user_id == bindparam("b_user_id"), _MONTHS.c.month >= _MONTH,
+    _MONTHS.c.month <= bindparam("b_december", type_=Date)).values(
+    seconds=_MONTHS.c.seconds + case((_MONTHS.c.month == _MONTH, _DELTA_S), else_=0),
+    halves=_MONTHS.c.halves + case((_MONTHS.c.month == _MONTH, _DELTA_H), else_=0),
+    year_seconds_to_date=_MONTHS.c.year_seconds_to_date + _DELTA_S,
+    year_halves_to_date=_MONTHS.c.year_halves_to_date + _DELTA_H)
+_YEAR_SECONDS = select(_MONTHS.c.year_seconds_to_date).where(
+    _MONTHS.c.user_id == bindparam("user_id"), _MONTHS.c.month == bindparam("december", type_=Date))
+_DELETE_YEAR = delete(_MONTHS).where(
+    _MONTHS.c.user_id == bindparam("user_id"),
+    _MONTHS.c.month.between(bindparam("january", type_=Date), bindparam("december", type_=Date)))
+_LOCK = select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, bindparam("user_id", type_=Integer)))
+
+
+def _date_ranges(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The dates of the spans as sorted, disjoint, non-adjacent ranges."""
+    ranges: list[list[date]] = []
+    for first, last in sorted(spans):
+        if ranges and first <= ranges[-1][1] + timedelta(days=1):
+            ranges[-1][1] = max(ranges[-1][1], last)
+        else:
+            ranges.append([first, last])
+    return [(first, last) for first, last in ranges]
+
+
+def _month_ranges(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The whole months the date ranges touch, as sorted, disjoint ranges of dates."""
+    return _date_ranges((first.replace(day=1), _month_end(last)) for first, last in ranges)
+
+
+def _month_end(day: date) -> date:
+    return _month_after(day.replace(day=1)) - timedelta(days=1)
+
+
+def _stays(connection, user_id: int, ranges: list[tuple[date, date]]) -> list[Stay]:
+    """The person's counting stays that touch any date of the ranges: one query."""
+    bounds = [local_day_bounds(first, last) for first, last in ranges]
+    if len(bounds) == 1:
+        rows = connection.execute(_ONE_STAY_RANGE, {"user_id": user_id, "start": bounds[0][0],
+                                                    "end": bounds[0][1]})
+    else:
+        rows = connection.execute(_STAYS.where(or_(*(
+            and_(_VISITS.c.check_out_at > start, _VISITS.c.check_in_at < end)
+            for start, end in bounds))), {"user_id": user_id})
+    return [Stay(a, b) for a, b in rows]
+
+
+def _day_rows(connection, user_id: int, months: list[tuple[date, date]]) -> dict:
+    """The person's day rows in the months: one query."""
+    if len(months) == 1:
+        rows = connection.execute(_ONE_MONTH, {"user_id": user_id, "first": months[0][0],
+                                               "last": months[0][1]})
+    else:
+        rows = connection.execute(_MONTH_DAYS.where(or_(*(
+            _DAYS.c.day.between(first, last) for first, last in months))),
+            {"user_id": user_id})
+    return {row.day: tuple(row[1:]) for row in rows}
+
+
+def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
+    """Bring the person's credits up to date for the local dates of ``spans`` (pairs of
+    first and last date), where visits changed: those dates' day rows, and the running totals
+    that depend on them."""
+    ranges = _date_ranges(spans)
+    if not ranges:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"user_id": user_id})
+    thresholds = _thresholds(user_id)
+    seconds = seconds_by_date(_stays(connection, user_id, ranges), zone())
+    wanted: dict[date, tuple[int, int]] = {}
+    for first, last in ranges:
+        day = first
+        while day <= last:
+            s = max(seconds.get(day, 0), 0)
+            wanted[day] = (s, int(credit_for(s, thresholds) * 2))
+            day += timedelta(days=1)
+    kept = _day_rows(connection, user_id, _month_ranges(ranges))
+    _write_days(connection, user_id, wanted, kept)
+
+
+def _write_days(connection, user_id: int, wanted: dict, kept: dict) -> None:
+    """Write the wanted (seconds, halves) of the changed dates over the kept day rows
+    (date → seconds, halves and the month's running totals) of the months they fall in."""
+    by_month: dict[date, list[date]] = defaultdict(list)
+    for day in wanted:
+        by_month[day.replace(day=1)].append(day)
+    kept_by_month: dict[date, list[date]] = defaultdict(list)
+    for day in kept:
+        kept_by_month[day.replace(day=1)].append(day)
+    inserts, updates, deletes, shifts = [], [], [], []
+    month_deltas: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
+    for month in sorted(by_month):
+        last_changed = max(by_month[month])
+        delta_s = delta_h = run_s = run_h = 0
+        later = False
+        for day in sorted(set(by_month[month]) | set(kept_by_month[month])):
+            if day > last_changed:
+                later = True
+                break
+            old = kept.get(day)
+            if day in wanted:
+                s, h = wanted[day]
+                delta_s += s - (old[0] if old else 0)
+                delta_h += h - (old[1] if old else 0)
+            else:
+                s, h = old[0], old[1]
+            if s <= 0:
+                if old is not None:
+                    deletes.append({"b_user_id": user_id, "b_day": day})
+                continue
+            run_s, run_h = run_s + s, run_h + h
+            if old is None:
+                inserts.append({"user_id": user_id, "day": day, "seconds": s, "halves": h,
+                                "month_seconds_to_date": run_s, "month_halves_to_date": run_h})
+            elif old != (s, h, run_s, run_h):
+                updates.append({"b_user_id": user_id, "b_day": day, "b_seconds": s,
+                                "b_halves": h, "b_month_seconds": run_s,
+                                "b_month_halves": run_h})
+        if later and (delta_s or delta_h):
+            shifts.append({"b_user_id": user_id, "b_after": last_changed,
+                           "b_through": _month_end(month), "b_seconds": delta_s,
+                           "b_halves": delta_h})
+        if delta_s or delta_h:
+            month_deltas[month.year].append((month, delta_s, delta_h))
+    for statement, rows in ((_DELETE_DAY, deletes), (_UPDATE_DAY, updates),
+                            (_INSERT_DAY, inserts), (_SHIFT_DAYS, shifts)):
+        if rows:
+            connection.execute(statement, rows)
+    for year, deltas in month_deltas.items():
+        _shift_year(connection, user_id, year, deltas)
+
+
+def _shift_year(connection, user_id: int, year: int,
+                deltas: list[tuple[date, int, int]]) -> None:
+    """Add each changed month's difference to its month row and to the year's running totals
+    of it and the later months; write the twelve rows of a year's first credit, and drop them
+    when the year is left without any."""
+    december = date(year, 12, 1)
+    for index, (month, delta_s, delta_h) in enumerate(deltas):
+        shifted = connection.execute(_SHIFT_MONTHS, {
+            "b_user_id": user_id, "b_month": month, "b_december": december,
+            "b_seconds": delta_s, "b_halves": delta_h}).rowcount
+        if shifted == 0 and index == 0:  # no month rows yet: none of the year's days had credit
+            sums = {m.month: (s, h) for m, s, h in deltas}
+            rows = _dense_rows(user_id, year, [sums.get(k, (0, 0)) for k in range(1, 13)])
+            connection.execute(insert(_MONTHS), rows)
+            return
+    if sum(delta_s for _, delta_s, _ in deltas) < 0 and not connection.execute(
+            _YEAR_SECONDS, {"user_id": user_id, "december": december}).scalar():
+        connection.execute(_DELETE_YEAR, {"user_id": user_id, "january": date(year, 1, 1),
+                                          "december": december})
+
+
+# --- rebuilding from the visits (recompute-credits) --------------------------------------------
+
 def refresh(user_id: int, first: date, last: date) -> None:
     """Recompute the person's credits for the whole months around first..last, with the
-    running totals of each month and of each year they touch."""
-    first, last = first.replace(day=1), _month_after(last.replace(day=1)) - timedelta(days=1)
+    running totals of each month and of each year they touch, from scratch."""
+    first, last = first.replace(day=1), _month_end(last)
     thresholds = _thresholds(user_id)
     seconds = seconds_by_date(counting_stays(user_id, first, last), zone())
     db.session.execute(delete(DayCredit).where(
@@ -124,6 +382,11 @@ def dense_month_rows(user_id: int, year: int, day_rows) -> list[dict]:
         seen = True
     if not seen:
         return []
+    return _dense_rows(user_id, year, sums)
+
+
+def _dense_rows(user_id: int, year: int, sums) -> list[dict]:
+    """The twelve month rows of a year from each month's (seconds, halves)."""
     rows, running = [], [0, 0]
     for index, (seconds, halves) in enumerate(sums):
         running = [running[0] + seconds, running[1] + halves]
