@@ -99,6 +99,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     from .schemas import IdConverter, VisitRefConverter
     app.url_map.converters.update(int=IdConverter, visit_ref=VisitRefConverter)
     _register_blueprints(app)
+    from . import transaction
+    transaction.install(app, API_BLUEPRINTS)
 
     from .auth.services import authenticate_request
     from .errors import register_error_handlers
@@ -129,6 +131,9 @@ def _refuse_oversized_json():
     if (length or 0) > MAX_JSON_BYTES:
         from .errors import TooLarge
         raise TooLarge("too_large")
+
+
+API_BLUEPRINTS = ("auth", "org", "visits", "reports", "progress", "audit")
 
 
 def _register_blueprints(app: Flask) -> None:

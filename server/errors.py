@@ -23,7 +23,10 @@ HTTP_CODES = {
 class ApiError(Exception):
     """A refusal the client should see: a machine code (its readable message's key), the
     message's parameters, and the fields at fault. It says what went wrong, not how HTTP says
-    it: ``STATUS`` below maps each kind to one status, in one place."""
+    it: ``STATUS`` below maps each kind to one status, in one place. A refusal rolls back what
+    the request wrote, unless its kind ``keeps_writes`` (``server/transaction.py``)."""
+
+    keeps_writes = False
 
     def __init__(self, code: str, /, errors: dict | None = None, headers: dict | None = None,
                  **params):
