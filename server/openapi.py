@@ -17,6 +17,7 @@ A view's own declaration of a status wins over the derived one.
 """
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 
 from apispec import BasePlugin
@@ -62,6 +63,9 @@ class ErrorResponsesPlugin(BasePlugin):
 
     def operation_helper(self, path=None, operations=None, **kwargs) -> None:
         for method, operation in (operations or {}).items():
+            for key in ("summary", "description"):
+                if isinstance(operation.get(key), str):
+                    operation[key] = as_markdown(operation[key])
             responses = operation.setdefault("responses", {})
             declared = {str(code) for code in responses}
             for status in sorted(refusals(path or "", method, operation)):
@@ -69,6 +73,12 @@ class ErrorResponsesPlugin(BasePlugin):
                     responses[str(status)] = WITH_RETRY_AFTER.get(status, HTTPStatus(status).name)
             for response in responses.values():
                 _pagination_is_json(response)
+
+
+def as_markdown(text: str) -> str:
+    """Docstrings are reST (``code``); the docs page renders CommonMark, where the same text
+    would show its backticks: one backtick each side says code there."""
+    return re.sub(r"``(.+?)``", r"`\1`", text)
 
 
 def _pagination_is_json(response) -> None:

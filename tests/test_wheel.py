@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel_venv(tmp_path_factory):
     """Build the wheel (not editable) and install it into a new virtualenv."""
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                    str(work / "dist"), str(ROOT)], check=True, cwd=work)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w",
+                            str(work / "dist"), str(ROOT)], check=True, cwd=work,
+                           capture_output=True, text=True)
+    # Installing must not greet a user with the build backend's deprecation notices.
+    assert "deprecated" not in (build.stdout + build.stderr).lower(), build.stderr
     wheel = next((work / "dist").glob("zaicun-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
     subprocess.run([str(work / "venv/bin/pip"), "install", "-q", str(wheel)], check=True,
