@@ -114,10 +114,11 @@ def import_users_command(file):
 @with_appcontext
 def seed_demo_command():
     """Build the demo county 示范县 with a year of visits and reports."""
-    from .demo import print_logins, seed_demo
+    from .demo import HISTORY_DAYS, print_logins, seed_demo
     if not database_is_empty():
         raise click.ClickException("the database already has users; seed-demo needs it empty")
-    seed_demo()
+    with click.progressbar(length=HISTORY_DAYS, label="a year of visits, day by day") as bar:
+        seed_demo(progress=lambda: bar.update(1))
     print_logins(click.echo)
 
 

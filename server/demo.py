@@ -1,40 +1,49 @@
 """The demo county 示范县 for ``zaicun seed-demo`` and ``zaicun serve --demo``.
 
 A province, a city, the county, three townships with thirty villages, twenty-five people in
-every role, about a year of visits ending today and the secretaries' thematic reports. Flags
-and statuses are what the server's own rules give for the data (``server.visits.flags`` and
-the county's rule book), and every visit has the audit trail the API would have left, so each
-screen shows something true. The same seed gives the same county; only "today" moves.
+every role, about a year of visits ending today and the secretaries' thematic reports.
+
+The year is lived, not written: a simulation decides who goes to which village when, where
+the phone says they are and when its requests reach the server, and then makes those
+requests — ``create_visit``, ``check_out``, ``explain``, ``review``, ``withdraw``,
+``create_report`` … — with the server's clock set to the moment each arrives
+(``clock.frozen_at``). Flags, statuses, distances, credits and the audit trail are therefore
+exactly what production computes for such a year. The same seed gives the same county; only
+"today" moves.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import random
 import unicodedata
 import uuid
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-import chinese_calendar
-from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from .audit.models import AuditEvent
+from . import clock
 from .auth.models import User
 from .auth.passwords import check_policy, hash_password, verify_password
-from .compliance.rulebook import Rulebook
-from .db_types import utcnow
 from .extensions import db
-from .fingerprint import fingerprint
 from .geo import distance_m
-from .org.models import Unit, Village
+from .org.models import LinkedVillage, Unit
+from .org.schemas import LinkedVillagesSchema, UnitCreateSchema, VillageCreateSchema
 from .org.services import check_role_unit, create_unit, create_village, set_linked_villages
-from .reports.models import ThematicReport
-from .rulebooks import rulebook_for
-from .visits import flags as F
-from .visits.models import Visit, VisitEvent
+from .progress.facts import working_calendar
+from .progress.models import MonthCredit
+from .progress.schemas import AbsenceCreateSchema
+from .progress.services import create_absence
+from .reports.schemas import ReportCreateSchema, ReportReviewSchema
+from .reports.services import create_report, load_report, review_report
+from .visits.models import Visit
+from .visits.schemas import CheckOutSchema, ExplainSchema, ReviewSchema, VisitCreateSchema
+from .visits.services import check_out, create_visit, explain, load_visit, review, withdraw
 
 DEMO_PASSWORD = "zaicun-demo"
 DEMO_CADRE = "cadre1"
@@ -87,6 +96,9 @@ FIELD_PEOPLE = (
     ("cadre17", "谢宏伟", "cadre", "341122200", 0.36),
     ("cadre18", "韩雪", "cadre", "341122200", 0.29),
 )
+# The supervisor of one township (the others are the county's), and that township.
+TOWNSHIP_SUPERVISOR = next((username, unit) for username, _, role, unit in STAFF
+                           if role == "supervisor" and unit != COUNTY[0])
 ROLE_LABELS = {"admin": "管理员 admin", "supervisor": "组织部督导 supervisor",
                "secretary": "乡镇党委书记 secretary", "cadre": "班子成员 cadre"}
 
@@ -111,6 +123,7 @@ EXPLANATIONS = {
     "manual_checkout": ("离村时手机没电，充电后补签退", "离村时忘记签退，回到镇上后补签"),
     "too_long": ("驻村住宿，次日上午离村",),
     "late_sync": ("手机长期无信号，回镇后才同步",),
+    "impossible_travel": ("上一处签退定位漂移，实际按正常路线前往",),
 }
 REJECTIONS = {
     "outside_geofence": "签到位置距村约{km}公里，经核实当日未到村，不予认定",
@@ -118,12 +131,22 @@ REJECTIONS = {
     "manual_checkout": "补签退时间与村干部反映的情况不符，不予认定",
     "too_long": "时长异常，未能说明驻村情况",
     "late_sync": "同步过迟且无法核实，不予认定",
+    "impossible_travel": "两次定位之间的行程不可能完成，不予认定",
 }
 APPROVAL_COMMENTS = (None, None, "已电话核实", "经村党支部书记确认，情况属实", "同意")
+# A supervisor rejects one verified visit of this person's, from about this many days ago.
 REJECTED_VERIFIED = "当天在县委党校参加培训，不应计为在村，请核实后重新记录"
+REJECTED_VERIFIED_PERSON, REJECTED_VERIFIED_DAYS_AGO = "cadre11", 90
+TRAINING_NOTE = "县委党校中青年干部培训班"  # the absence the supervisor then enters for that day
+# Who once checks in at the wrong village by mistake and withdraws it, about when (days ago).
+WRONG_CHECK_INS = (("cadre3", 45), ("cadre9", 150))
+# Who once checks in at the far side of the township two minutes after leaving a village (a
+# location-faking app), about when (days ago).
+FAKED_TRIPS = (("cadre16", 75),)
 # What goes wrong with a visit, and how often (the rest go as they should).
+# "clock_skew": the phone's clock is off by minutes (the server corrects the times).
 MISHAPS = (("outside_geofence", 0.015), ("low_accuracy", 0.01), ("manual_checkout", 0.012),
-           ("late_sync", 0.004), ("no_location", 0.02))
+           ("late_sync", 0.004), ("no_location", 0.02), ("clock_skew", 0.006))
 
 REPORT_TITLES = {
     "rural": ("{t}农村基层党组织建设情况专题汇报", "{t}村级集体经济发展情况汇报",
@@ -144,12 +167,15 @@ REPORT_REJECTION = "汇报缺少问题清单和整改措施，请补充后重新
 
 # --- entry points -----------------------------------------------------------------------------
 
-def seed_demo() -> None:
-    """Build the demo county in one transaction (the database must have no users yet)."""
-    rng = random.Random(SEED)
+def seed_demo(progress: Callable[[], None] | None = None) -> None:
+    """Build the demo county (the database must have no users yet); ``progress`` is called
+    once per simulated day (``HISTORY_DAYS`` of them).
+
+    The simulated year commits as it goes, a day at a time as the server would have; a
+    failure part-way leaves part of a county, so start again from an empty database.
+    """
     try:
-        demo = Demo(rng, utcnow(), ZoneInfo(current_app.config["TIMEZONE"]))
-        demo.build()
+        Demo(random.Random(SEED), clock.now()).build(progress or (lambda: None))
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -157,23 +183,23 @@ def seed_demo() -> None:
 
 
 def print_logins(echo) -> None:
-    """Print the demo logins (those still on the demo password) as a short zh/en table."""
+    """Print the demo logins (those still on the demo password), each field person's linked
+    villages beside them, as a zh/en table."""
     people = demo_users()
     if not people:
         echo("没有演示账号 / no demo logins: this database was not built by seed-demo")
         return
     echo(f"演示账号 Demo logins — {COUNTY[1]}   密码 password: {DEMO_PASSWORD}")
-    rows = [("用户名 username", "角色 role", "姓名 name", "单位 unit")]
-    cadres = [u for u in people if u.role == "cadre"]
-    for user in [u for u in people if u.role != "cadre"] + cadres[:1]:
+    rows = [("用户名 username", "角色 role", "姓名 name", "单位 unit", "联系村 linked villages")]
+    for user in people:
+        villages = "、".join(v.name for v in user.linked_villages)
         note = "  (到村中 has an open visit)" if user.username == DEMO_CADRE else ""
-        rows.append((user.username, ROLE_LABELS[user.role], user.name, user.unit.name + note))
-    widths = [max(_width(row[i]) for row in rows) for i in range(3)]
+        rows.append((user.username, ROLE_LABELS[user.role], user.name, user.unit.name,
+                     villages + note))
+    widths = [max(_width(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        echo("  " + "  ".join(_pad(cell, w) for cell, w in zip(row, widths)) + "  " + row[3])
-    if len(cadres) > 1:
-        echo(f"  … {cadres[1].username} – {cadres[-1].username}: "
-             f"其他 {len(cadres) - 1} 名班子成员 more cadres, same password")
+        echo(("  " + "  ".join(_pad(cell, w) for cell, w in zip(row, widths)) + "  "
+              + row[4]).rstrip())
 
 
 def demo_users() -> list[User]:
@@ -183,7 +209,9 @@ def demo_users() -> list[User]:
     """
     order = [row[0] for row in STAFF + FIELD_PEOPLE]
     users = {u.username: u for u in db.session.scalars(
-        select(User).where(User.username.in_(order)))}
+        select(User).where(User.username.in_(order)).options(
+            selectinload(User.unit),
+            selectinload(User.links).selectinload(LinkedVillage.village)))}
     if not users:
         return []
     shared = Counter(u.password_hash for u in users.values()).most_common(1)[0][0]
@@ -201,65 +229,119 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-# --- the builder ------------------------------------------------------------------------------
+# --- what the simulation knows ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Place:
+    """A village as the simulation needs it (plain values: they outlive every commit)."""
+    code: str
+    name: str
+    lat: float
+    lon: float
+    radius_m: int
+
 
 @dataclass
 class Person:
-    """A cadre or secretary, and what the simulation knows of their year so far."""
+    """A cadre or secretary: who they are, their pace, and where they may go."""
     user: User
+    user_id: int
+    unit_code: str
+    unit_name: str
     pace: float
-    linked: list[Village]
-    township: list[Village]
-    book: Rulebook
-    visits: list[Visit] = field(default_factory=list)
-    last_fix: F.Fix | None = None           # the latest check-out, for impossible_travel
-    free_from: datetime | None = None       # the end of the latest stay
-    seconds_by_day: dict = field(default_factory=lambda: defaultdict(float))
-    credit: dict = field(default_factory=lambda: defaultdict(float))     # per year
-    workdays: dict = field(default_factory=lambda: defaultdict(int))     # per year, so far
+    linked: list[Place]
+    township: list[Place]
+    free_from: datetime | None = None      # the end of the latest stay
+    wrong_check_in_from: date | None = None  # from then on, one check-in at a wrong village
+    faked_trip_from: date | None = None      # from then on, one trip faster than a car
 
-    def chance(self, workday: bool, year: int) -> float:
-        """How likely the person goes to a village today: their pace, nudged by any gap."""
+    def chance(self, workday: bool, gap: float) -> float:
+        """How likely the person goes to a village today: their pace, nudged by how far
+        their credit (as the server keeps it) lags behind or runs ahead of it."""
         if not workday:
             return 0.025
-        gap = self.pace * self.workdays[year] - self.credit[year]
         return min(0.92, max(0.03, self.pace / 0.66 + 0.1 * gap))
 
 
 @dataclass
 class Stay:
-    village: Village
+    """Where the person really was, and when."""
+    place: Place
     check_in: datetime
-    check_out: datetime
+    check_out: datetime | None
     activity: str | None
 
 
-class Demo:
-    """Builds the demo county into the session; the caller commits."""
+@dataclass
+class Trip:
+    """A stay as the person's phone records it and sends it to the server."""
+    person: Person
+    stay: Stay
+    client_id: str
+    check_in_location: dict | None
+    check_out_location: dict | None = None
+    manual: bool = False
+    clock_error: timedelta = timedelta(0)    # how far the phone's clock is off
+    households: int | None = None
+    note: str | None = None
+    visit_id: int | None = None
 
-    def __init__(self, rng: random.Random, now: datetime, zone: ZoneInfo):
-        self.rng, self.now, self.zone = rng, now, zone
-        self.today = now.astimezone(zone).date()
+
+# The request bodies are loaded as the API loads them, so the services get what it gives them.
+UNIT_CREATE, VILLAGE_CREATE = UnitCreateSchema(), VillageCreateSchema()
+LINKED_VILLAGES = LinkedVillagesSchema()
+VISIT_CREATE, CHECK_OUT = VisitCreateSchema(), CheckOutSchema()
+EXPLAIN, REVIEW = ExplainSchema(), ReviewSchema()
+REPORT_CREATE, REPORT_REVIEW = ReportCreateSchema(), ReportReviewSchema()
+ABSENCE_CREATE = AbsenceCreateSchema()
+
+
+# --- the simulation ---------------------------------------------------------------------------
+
+class Demo:
+    """Lives the demo county's year through the services, request by request, in the order
+    the requests reach the server; the caller commits the last day."""
+
+    def __init__(self, rng: random.Random, now: datetime):
+        self.rng, self.now, self.zone = rng, now, clock.zone()
+        self.today = now.astimezone(self.zone).date()
         self.start = self.today - timedelta(days=HISTORY_DAYS)
         self.began_at = self._local(self.start - timedelta(days=30), time(9))
         self.users: dict[str, User] = {}
-        self.events: list[VisitEvent] = []
+        self.people: dict[str, Person] = {}
+        self.calendar = None
+        self._queue: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
 
-    def build(self) -> None:
-        townships = self._organisation()
-        people = self._people(townships)
-        db.session.flush()
-        self._history(people)
-        self._withdrawn_check_ins(people)
-        self._rejected_after_verification(people)
-        self._open_visit(people[DEMO_CADRE])
-        db.session.add_all(v for p in people.values() for v in p.visits)
-        db.session.add_all(self.events)
-        self._reports()
+    def build(self, progress: Callable[[], None]) -> None:
+        with clock.frozen_at(self.began_at):
+            townships = self._organisation()
+            self._people(townships)
+            db.session.commit()
+        self.calendar = working_calendar(COUNTY[0])
+        self._schedule_reports()
+        self._history(progress)
+        self._open_visit(self.people[DEMO_CADRE])
+        self._run_until(self.now + timedelta(microseconds=1))
+
+    # --- requests in the order they arrive ----------------------------------------------------
+
+    def _at(self, moment: datetime, request: Callable[[], None]) -> None:
+        """Make ``request`` reach the server at ``moment`` (dropped if that is after now)."""
+        if moment <= self.now:
+            heapq.heappush(self._queue, (moment, next(self._order), request))
+
+    def _run_until(self, moment: datetime) -> None:
+        """Serve every request that arrives before ``moment``, each on the clock of its
+        arrival."""
+        while self._queue and self._queue[0][0] < moment:
+            at, _, request = heapq.heappop(self._queue)
+            with clock.frozen_at(at):
+                request()
 
     # --- organisation and people --------------------------------------------------------------
 
-    def _organisation(self) -> dict[str, list[Village]]:
+    def _organisation(self) -> dict[str, list[Place]]:
         """Units and villages; returns each township's villages by township code."""
         above = UNITS_ABOVE + ((*COUNTY, "county", UNITS_ABOVE[-1][0]),)
         for code, name, level, parent in above:
@@ -272,18 +354,18 @@ class Demo:
                               for i, (name, point) in enumerate(zip(names, points))]
         return villages
 
-    def _unit(self, code: str, name: str, level: str, parent: str | None) -> None:
-        unit = create_unit(None, {"code": code, "name": name, "level": level,
-                                  "parent_code": parent})
-        unit.created_at = self.began_at
+    @staticmethod
+    def _unit(code: str, name: str, level: str, parent: str | None) -> None:
+        create_unit(None, UNIT_CREATE.load({"code": code, "name": name, "level": level,
+                                            "parent_code": parent}))
 
-    def _village(self, township_code: str, index: int, name: str, point) -> Village:
+    def _village(self, township_code: str, index: int, name: str, point) -> Place:
         radius = self.rng.choice((1000,) * 6 + (800, 1200, 1500))
-        village = create_village(None, {"code": f"{township_code}{201 + index}", "name": name,
-                                        "township_code": township_code, "lat": point[0],
-                                        "lon": point[1], "radius_m": radius})
-        village.created_at = self.began_at
-        return village
+        village = create_village(None, VILLAGE_CREATE.load({
+            "code": f"{township_code}{201 + index}", "name": name,
+            "township_code": township_code, "lat": point[0], "lon": point[1],
+            "radius_m": radius}))
+        return Place(village.code, village.name, village.lat, village.lon, village.radius_m)
 
     def _spread(self, centre: tuple[float, float], count: int) -> list[tuple[float, float]]:
         """Points 1.5–7 km around a township's seat, at least 1.8 km from one another."""
@@ -294,7 +376,7 @@ class Demo:
                 points.append(p)
         return points
 
-    def _people(self, townships: dict[str, list[Village]]) -> dict[str, Person]:
+    def _people(self, townships: dict[str, list[Place]]) -> None:
         """Every demo user on one password hash (hashed once: scrypt is slow on purpose)."""
         check_policy("cadre1", DEMO_PASSWORD)
         password_hash = hash_password(DEMO_PASSWORD)
@@ -303,20 +385,22 @@ class Demo:
             check_role_unit(role, units[unit_code])
             self.users[username] = User(username=username, name=name, role=role,
                                         unit=units[unit_code], active=True,
-                                        password_hash=password_hash, must_change_password=False,
-                                        created_at=self.began_at)
+                                        password_hash=password_hash, must_change_password=False)
         db.session.add_all(self.users.values())
-        people = {}
+        db.session.flush()
         for index, (username, _name, _role, code, pace) in enumerate(FIELD_PEOPLE):
             user = self.users[username]
             linked = self._linked_villages(townships[code], index)
-            set_linked_villages(None, user, [v.code for v in linked])
-            for link in user.links:
-                link.linked_at = self.began_at
-            people[username] = Person(user, pace, linked, townships[code], rulebook_for(user))
-        return people
+            set_linked_villages(None, user, LINKED_VILLAGES.load(
+                {"village_codes": [v.code for v in linked]})["village_codes"])
+            self.people[username] = Person(user, user.id, code, units[code].name, pace, linked,
+                                           townships[code])
+        for username, days_ago in WRONG_CHECK_INS:
+            self.people[username].wrong_check_in_from = self.today - timedelta(days=days_ago)
+        for username, days_ago in FAKED_TRIPS:
+            self.people[username].faked_trip_from = self.today - timedelta(days=days_ago)
 
-    def _linked_villages(self, villages: list[Village], index: int) -> list[Village]:
+    def _linked_villages(self, villages: list[Place], index: int) -> list[Place]:
         """Two to four villages, overlapping so every village has someone linked."""
         count = self.rng.randint(2, 4)
         first = index * 3 % len(villages)
@@ -324,18 +408,30 @@ class Demo:
 
     # --- a year of visits ---------------------------------------------------------------------
 
-    def _history(self, people: dict[str, Person]) -> None:
-        """Day by day up to yesterday: who goes where, for how long, and what arrives."""
+    def _history(self, progress: Callable[[], None]) -> None:
+        """Day by day up to yesterday: who goes where, for how long, and what the phone
+        sends when; each day starts from the credits the server kept up to then."""
         day = self.start
         while day < self.today:
-            workday = is_workday(day)
-            for person in people.values():
-                if workday:
-                    person.workdays[day.year] += 1
-                if self.rng.random() < person.chance(workday, day.year):
-                    for stay in self._plan_day(person, day):
-                        self._record(person, stay)
+            self._run_until(self._local(day, time(0)))
+            db.session.commit()  # the credits are brought up to date on commit
+            workday = self.calendar.is_workday(day)
+            credits = self._credits_so_far(day) if workday else {}
+            workdays = self.calendar.count(date(day.year, 1, 1), day)
+            for person in self.people.values():
+                gap = person.pace * workdays - credits.get(person.user_id, 0.0)
+                if self.rng.random() < person.chance(workday, gap):
+                    self._go(person, self._plan_day(person, day))
+            if day == self.today - timedelta(days=REJECTED_VERIFIED_DAYS_AGO):
+                self._reject_a_verified_visit(self.people[REJECTED_VERIFIED_PERSON])
             day += timedelta(days=1)
+            progress()
+
+    def _credits_so_far(self, day: date) -> dict[int, float]:
+        """Each person's village days this year so far, as the server keeps them."""
+        rows = db.session.execute(select(MonthCredit.user_id, MonthCredit.year_halves_to_date)
+                                  .where(MonthCredit.month == day.replace(day=1)))
+        return {user_id: halves / 2 for user_id, halves in rows}
 
     def _plan_day(self, person: Person, day: date) -> list[Stay]:
         """One day's stays: a half day, a full day, two villages, a short call or a night."""
@@ -347,7 +443,7 @@ class Demo:
             first = self._stay(person, day, rng.uniform(8, 9), rng.uniform(2, 3.5))
             gap = timedelta(minutes=rng.randint(40, 90))
             second_in = first.check_out + gap
-            second = Stay(self._pick_village(person, avoid=first.village), second_in,
+            second = Stay(self._pick_village(person, avoid=first.place), second_in,
                           second_in + timedelta(hours=rng.uniform(2, 3.5)), self._activity())
             stays = [first, second]
         else:
@@ -357,8 +453,8 @@ class Demo:
                             "night": (rng.uniform(14, 16), rng.uniform(16, 19.5))}[kind]
             stays = [self._stay(person, day, start, hours,
                                 "overnight_stay" if kind == "night" else None)]
-        if person.free_from and stays[0].check_in < person.free_from + timedelta(minutes=30):
-            return []  # still away from a night's stay
+        if person.free_from and stays[0].check_in < person.free_from + timedelta(minutes=50):
+            return []  # still away from a night's stay, or yet to send its check-out
         return stays
 
     def _stay(self, person: Person, day: date, start_h: float, hours: float,
@@ -368,7 +464,7 @@ class Demo:
         return Stay(self._pick_village(person), check_in, check_out,
                     activity or self._activity())
 
-    def _pick_village(self, person: Person, avoid: Village | None = None) -> Village:
+    def _pick_village(self, person: Person, avoid: Place | None = None) -> Place:
         pool = person.linked if self.rng.random() < 0.85 else person.township
         choices = [v for v in pool if v is not avoid] or [v for v in person.township
                                                           if v is not avoid]
@@ -386,107 +482,71 @@ class Demo:
             roll -= share
         return None
 
-    def _record(self, person: Person, stay: Stay) -> None:
-        """Turn one stay into the visit the server would have stored, with its trail."""
-        mishap = self._mishap()
+    def _go(self, person: Person, stays: list[Stay]) -> None:
+        """The person spends the day's stays in villages; their phone sends them."""
+        trips = [self._send(person, stay) for stay in stays]
+        if not trips:
+            return
+        person.free_from = stays[-1].check_out
+        first = trips[0]
+        if person.wrong_check_in_from and first.stay.check_in.date() >= person.wrong_check_in_from:
+            self._wrong_check_in(first)
+            person.wrong_check_in_from = None
+        if len(trips) == 1 and first.check_out_location and person.faked_trip_from and \
+                first.stay.check_in.date() >= person.faked_trip_from:
+            self._faked_trip(person, first)
+            person.faked_trip_from = None
+
+    def _send(self, person: Person, stay: Stay, mishaps: bool = True) -> Trip:
+        """What the phone records of one stay, and when its requests reach the server."""
+        rng = self.rng
+        mishap = self._mishap() if mishaps else None
         if mishap == "late_sync" and stay.check_out + timedelta(days=21) > self.now:
             mishap = None
-        visit, flow = self._visit(person, stay, mishap)
-        person.visits.append(visit)
-        person.free_from = stay.check_out
-        person.last_fix = check_out_fix(visit)
-        self._trail(person, visit, flow)
-        if visit.status in ("verified", "approved"):
-            self._credit(person, visit)
-
-    def _visit(self, person: Person, stay: Stay, mishap: str | None) -> tuple[Visit, str]:
-        """The visit as stored; ``flow`` says how it reached the server."""
-        rng, village = self.rng, stay.village
-        check_in_point = self._phone_point(village, mishap)
         manual = mishap == "manual_checkout"
-        check_out_point = None if manual or mishap == "no_location" else \
-            self._phone_point(village, None)
+        trip = Trip(person, stay, self._uuid(), self._phone_location(stay.place, mishap),
+                    None if manual or mishap == "no_location" else
+                    self._phone_location(stay.place, None), manual)
+        if mishap == "clock_skew":
+            trip.clock_error = timedelta(minutes=rng.choice((-1, 1)) * rng.randint(10, 70))
+        trip.households, trip.note = self._households(stay.activity), self._note(stay.activity)
         flow = "manual" if manual else "late" if mishap == "late_sync" else \
             rng.choices(("live", "synced"), (75, 25))[0]
-        received_out = stay.check_out + {
-            "live": timedelta(seconds=rng.randint(2, 20)),
-            "synced": timedelta(minutes=rng.randint(5, 360)),
-            "late": timedelta(days=rng.uniform(8, 20)),
-            # typed in soon after, before the person could check in anywhere else
-            "manual": timedelta(minutes=rng.randint(20, 39))}[flow]
-        received_out = min(received_out, self.now - timedelta(minutes=1))
-        received_in = stay.check_in + timedelta(seconds=rng.randint(2, 20)) \
-            if flow in ("live", "manual") else received_out
-        visit = self._check_in(person, stay, check_in_point, received_in)
-        found = set(visit.flags)
-        out_distance = point_distance(check_out_point, village)
-        found |= F.location_flags(check_out_point, out_distance, village.radius_m, person.book)
-        found |= F.stay_flags(stay.check_in, stay.check_out, manual, received_out, person.book)
-        visit.flags = F.active(found, person.book)
-        visit.status = F.closed_status(visit.flags, person.book)
-        visit.check_out_at = visit.check_out_at_original = stay.check_out
-        if check_out_point is not None:
-            visit.check_out_lat, visit.check_out_lon = check_out_point.lat, check_out_point.lon
-            visit.check_out_accuracy_m = check_out_point.accuracy_m
-        visit.check_out_distance_m = out_distance
-        visit.check_out_manual = manual
-        visit.check_out_received_at = received_out
-        visit.households, visit.note = self._households(stay.activity), self._note(stay.activity)
-        check_out_body = {"at": self._shown(stay.check_out),
-                          "location": location_body(check_out_point), "manual": manual}
-        visit.check_out_digest = fingerprint({**check_out_body, "households": visit.households,
-                                              "note": visit.note})
-        if flow in ("synced", "late"):
-            visit.request_digest = fingerprint({**self._check_in_body(visit, stay),
-                                                "check_out": check_out_body,
-                                                "households": visit.households,
-                                                "note": visit.note})
-        return visit, flow
+        received_out = min(stay.check_out + self._delay(flow), self.now - timedelta(minutes=1))
+        if flow in ("live", "manual"):
+            self._at(stay.check_in + timedelta(seconds=rng.randint(2, 20)),
+                     lambda: self._check_in(trip))
+            self._at(received_out, lambda: self._check_out(trip))
+        else:
+            self._at(received_out, lambda: self._whole_visit(trip))
+        return trip
 
-    def _check_in(self, person: Person, stay: Stay, point: F.Point | None,
-                  received_at: datetime) -> Visit:
-        """A visit as it stands after its check-in arrived (flags of the check-in only)."""
-        village = stay.village
-        distance = point_distance(point, village)
-        found = F.location_flags(point, distance, village.radius_m, person.book)
-        if F.is_impossible_travel(person.last_fix, F.Fix(stay.check_in, point), person.book):
-            found.add("impossible_travel")
-        visit = Visit(client_id=self._uuid(), user_id=person.user.id, village=village,
-                      activity=stay.activity, check_in_at=stay.check_in,
-                      check_in_at_original=stay.check_in,
-                      check_in_lat=point.lat if point else None,
-                      check_in_lon=point.lon if point else None,
-                      check_in_accuracy_m=point.accuracy_m if point else None,
-                      check_in_distance_m=distance, status="open",
-                      flags=F.active(found, person.book), received_at=received_at,
-                      check_out_manual=False, updated_at=received_at)
-        visit.request_digest = fingerprint(self._check_in_body(visit, stay))
-        return visit
+    def _delay(self, flow: str) -> timedelta:
+        """How long after leaving the check-out reaches the server: at once ("live"), typed
+        in soon after, before the person could check in anywhere else ("manual"), or with the
+        whole visit when the phone regains its signal ("synced", or "late" after days)."""
+        rng = self.rng
+        return {"live": lambda: timedelta(seconds=rng.randint(2, 20)),
+                "manual": lambda: timedelta(minutes=rng.randint(20, 39)),
+                "synced": lambda: timedelta(minutes=rng.randint(5, 360)),
+                "late": lambda: timedelta(days=rng.uniform(8, 20))}[flow]()
 
-    def _check_in_body(self, visit: Visit, stay: Stay) -> dict:
-        """The check-in request as the API would have parsed it."""
-        point = None if visit.check_in_lat is None else F.Point(
-            visit.check_in_lat, visit.check_in_lon, visit.check_in_accuracy_m)
-        return {"client_id": uuid.UUID(visit.client_id), "village_code": stay.village.code,
-                "activity": stay.activity,
-                "check_in": {"at": self._shown(stay.check_in), "location": location_body(point)}}
-
-    def _phone_point(self, village: Village, mishap: str | None) -> F.Point | None:
+    def _phone_location(self, place: Place, mishap: str | None) -> dict | None:
         """Where the phone said the person was, given what went wrong (if anything)."""
         rng = self.rng
         if mishap == "no_location":
             return None
         if mishap == "outside_geofence":
-            metres = rng.uniform(max(1500, village.radius_m + 500), 3000)
+            metres = rng.uniform(max(1500, place.radius_m + 500), 3000)
             accuracy = rng.uniform(8, 40)
         elif mishap == "low_accuracy":
             metres, accuracy = rng.uniform(50, 400), rng.uniform(550, 1800)
         else:
-            metres = rng.uniform(10, min(550, 0.55 * village.radius_m))
+            metres = rng.uniform(10, min(550, 0.55 * place.radius_m))
             accuracy = rng.choices((rng.uniform(5, 25), rng.uniform(25, 80),
                                     rng.uniform(80, 300)), (70, 25, 5))[0]
-        lat, lon = offset((village.lat, village.lon), metres, rng.uniform(0, 360))
-        return F.Point(lat, lon, round(accuracy, 1))
+        lat, lon = offset((place.lat, place.lon), metres, rng.uniform(0, 360))
+        return {"lat": lat, "lon": lon, "accuracy_m": round(accuracy, 1)}
 
     def _households(self, activity: str | None) -> int | None:
         if activity == "household_visit":
@@ -500,132 +560,158 @@ class Demo:
             return None
         return self.rng.choice(NOTES[activity])
 
-    def _credit(self, person: Person, visit: Visit) -> None:
-        """Add a counting visit's time to the person's village days (RULES.md §2, roughly)."""
-        at = visit.check_in_at.astimezone(self.zone)
-        end = visit.check_out_at.astimezone(self.zone)
-        while at < end:
-            midnight = datetime.combine(at.date() + timedelta(days=1), time(0), self.zone)
-            upto = min(end, midnight)
-            day = at.date()
-            before = day_credit(person.seconds_by_day[day])
-            person.seconds_by_day[day] += (upto - at).total_seconds()
-            person.credit[day.year] += day_credit(person.seconds_by_day[day]) - before
-            at = upto
+    # --- the phone's requests -----------------------------------------------------------------
 
-    # --- the audit trail, explanations and reviews -------------------------------------------
+    def _check_in(self, trip: Trip) -> None:
+        """POST /visits with the check-in only, on arrival."""
+        visit, _ = create_visit(trip.person.user, VISIT_CREATE.load(self._check_in_body(trip)),
+                                self._phone_clock(trip))
+        trip.visit_id = visit.id
 
-    def _trail(self, person: Person, visit: Visit, flow: str) -> None:
-        """The events the API would have written for this visit, and any later decisions."""
-        actor = person.user
-        if flow in ("live", "manual"):
-            self._event(visit, actor, visit.received_at, "created", None, "open")
-            self._event(visit, actor, visit.check_out_received_at, "checked_out", "open",
-                        visit.status)
-        else:
-            self._event(visit, actor, visit.received_at, "created", None, visit.status)
-        visit.updated_at = visit.check_out_received_at
+    def _check_out(self, trip: Trip) -> None:
+        """POST /visits/{id}/check-out on leaving (or typed in afterwards)."""
+        user = trip.person.user
+        body = {**self._check_out_part(trip), "households": trip.households, "note": trip.note}
+        visit = check_out(user, load_visit(user, str(trip.visit_id)), CHECK_OUT.load(body),
+                          self._phone_clock(trip))
+        self._after_closing(trip.person, visit)
+
+    def _whole_visit(self, trip: Trip) -> None:
+        """POST /visits with check-in and check-out, from a phone that was offline."""
+        body = {**self._check_in_body(trip), "check_out": self._check_out_part(trip),
+                "households": trip.households, "note": trip.note}
+        visit, _ = create_visit(trip.person.user, VISIT_CREATE.load(body),
+                                self._phone_clock(trip))
+        self._after_closing(trip.person, visit)
+
+    def _withdraw(self, trip: Trip) -> None:
+        """POST /visits/{id}/withdraw."""
+        user = trip.person.user
+        withdraw(user, load_visit(user, str(trip.visit_id)))
+
+    def _check_in_body(self, trip: Trip) -> dict:
+        return {"client_id": trip.client_id, "village_code": trip.stay.place.code,
+                "activity": trip.stay.activity,
+                "check_in": {"at": self._phone_time(trip, trip.stay.check_in),
+                             "location": trip.check_in_location}}
+
+    def _check_out_part(self, trip: Trip) -> dict:
+        return {"at": self._phone_time(trip, trip.stay.check_out),
+                "location": trip.check_out_location, "manual": trip.manual}
+
+    def _phone_time(self, trip: Trip, moment: datetime) -> str:
+        """A time as the phone writes it: local, by its own clock."""
+        return (moment + trip.clock_error).astimezone(self.zone).isoformat()
+
+    @staticmethod
+    def _phone_clock(trip: Trip) -> datetime:
+        """The phone's clock when it sends (``X-Client-Time``)."""
+        return clock.now() + trip.clock_error
+
+    # --- what follows a flagged visit: explanations and reviews -------------------------------
+
+    def _after_closing(self, person: Person, visit: Visit) -> None:
+        """A visit the server sent for review: the person may explain it, and a supervisor
+        decides within days (unless that is still to come)."""
         if visit.status != "pending_review":
             return
-        decided_at = self._later(visit.check_out_received_at, self.rng.uniform(1, 10))
-        if self.rng.random() < 0.6:
-            explained_at = visit.check_out_received_at + timedelta(hours=self.rng.uniform(1, 20))
-            if explained_at < min(decided_at, self.now):
-                self._explain(visit, actor, explained_at)
-        if decided_at < self.now - timedelta(hours=1) and self.rng.random() < 0.9:
-            self._decide(person, visit, decided_at)
+        now, rng = clock.now(), self.rng
+        decided_at = self._later(now, rng.uniform(1, 10))
+        if rng.random() < 0.6:
+            explained_at = now + timedelta(hours=rng.uniform(1, 20))
+            flag = main_flag(visit.flags, EXPLANATIONS)
+            if flag and explained_at < min(decided_at, self.now):
+                self._at(explained_at, self._explain(person, visit.id,
+                                                     rng.choice(EXPLANATIONS[flag])))
+        if decided_at < self.now - timedelta(hours=1) and rng.random() < 0.9:
+            flag = main_flag(visit.flags, REJECTIONS)
+            if rng.random() < (0.4 if flag == "outside_geofence" else 0.15):
+                km = round((visit.distance_m or 0) / 1000, 1)
+                decision, comment = "reject", REJECTIONS[flag or "low_accuracy"].format(km=km)
+            else:
+                decision, comment = "approve", rng.choice(APPROVAL_COMMENTS)
+            self._at(decided_at, self._review(self._reviewer(person), visit.id, decision,
+                                              comment, "pending_review"))
 
-    def _explain(self, visit: Visit, actor: User, at: datetime) -> None:
-        flag = main_flag(visit.flags, EXPLANATIONS)
-        if flag is None:
-            return
-        visit.explanation = self.rng.choice(EXPLANATIONS[flag])
-        self._event(visit, actor, at, "explained", visit.status, visit.status,
-                    {"explanation": [None, visit.explanation]})
-        visit.updated_at = at
+    @staticmethod
+    def _explain(person: Person, visit_id: int, note: str) -> Callable[[], None]:
+        """POST /visits/{id}/explain."""
+        def send() -> None:
+            visit = load_visit(person.user, str(visit_id))
+            explain(person.user, visit, EXPLAIN.load({"note": note})["note"])
+        return send
 
-    def _decide(self, person: Person, visit: Visit, at: datetime) -> None:
-        """A supervisor in scope approves or rejects a pending visit."""
-        flag = main_flag(visit.flags, REJECTIONS)
-        reject = self.rng.random() < (0.4 if flag == "outside_geofence" else 0.15)
-        if reject:
-            km = round((visit.distance_m or 0) / 1000, 1)
-            comment = REJECTIONS.get(flag, REJECTIONS["low_accuracy"]).format(km=km)
-        else:
-            comment = self.rng.choice(APPROVAL_COMMENTS)
-        self._review(visit, self._reviewer(person), at, "reject" if reject else "approve",
-                     comment)
-
-    def _review(self, visit: Visit, reviewer: User, at: datetime, decision: str,
-                comment: str | None) -> None:
-        before = visit.status
-        visit.status = "rejected" if decision == "reject" else "approved"
-        visit.reviewed_at, visit.reviewed_by_id, visit.review_comment = at, reviewer.id, comment
-        self._event(visit, reviewer, at, decision, before, visit.status, comment=comment)
-        visit.updated_at = at
+    @staticmethod
+    def _review(reviewer: User, visit_id: int, decision: str, comment: str | None,
+                status: str) -> Callable[[], None]:
+        """POST /visits/{id}/review, if the visit is still in ``status`` when the reviewer
+        gets to it (a visit that arrived late may have changed its neighbour's flags)."""
+        def send() -> None:
+            visit = load_visit(reviewer, str(visit_id))
+            if visit.status == status:
+                args = REVIEW.load({"decision": decision, "comment": comment})
+                review(reviewer, visit, args["decision"], args.get("comment"))
+        return send
 
     def _reviewer(self, person: Person) -> User:
         """The township's own supervisor for about half its visits, else the county's."""
-        if person.user.unit.code == self.users["townsup"].unit.code and self.rng.random() < 0.5:
-            return self.users["townsup"]
+        if person.unit_code == TOWNSHIP_SUPERVISOR[1] and self.rng.random() < 0.5:
+            return self.users[TOWNSHIP_SUPERVISOR[0]]
         return self.users[self.rng.choices(("supervisor", "supervisor2"), (3, 1))[0]]
-
-    def _event(self, visit: Visit, actor: User, at: datetime, action: str, before: str | None,
-               after: str, changes: dict | None = None, comment: str | None = None) -> None:
-        self.events.append(VisitEvent(visit=visit, actor_id=actor.id, at=at, action=action,
-                                      from_status=before, to_status=after,
-                                      changes=changes or {}, comment=comment))
 
     # --- the odd ones out ---------------------------------------------------------------------
 
-    def _withdrawn_check_ins(self, people: dict[str, Person]) -> None:
-        """Two people checked in at the wrong village by mistake and withdrew at once."""
-        for username, days_ago in (("cadre3", 45), ("cadre9", 150)):
-            person = people[username]
-            real = self._visit_near(person, days_ago, lambda v: v.status == "verified")
-            wrong = min((v for v in person.township if v is not real.village),
-                        key=lambda v: distance_m(v.lat, v.lon, real.village.lat,
-                                                 real.village.lon))
-            point = None if real.check_in_lat is None else F.Point(
-                real.check_in_lat, real.check_in_lon, real.check_in_accuracy_m)
-            at = real.check_in_at - timedelta(minutes=6)
-            stay = Stay(wrong, at, at, real.activity)
-            person.last_fix = latest_fix_before(person.visits, at)
-            visit = self._check_in(person, stay, point, at + timedelta(seconds=5))
-            self._event(visit, person.user, visit.received_at, "created", None, "open")
-            visit.status = "withdrawn"
-            visit.updated_at = at + timedelta(minutes=2)
-            self._event(visit, person.user, visit.updated_at, "withdrawn", "open", "withdrawn")
-            person.visits.append(visit)
+    def _wrong_check_in(self, trip: Trip) -> None:
+        """Just before ``trip``, the person checks in at the neighbouring village by mistake
+        and withdraws it at once."""
+        here = trip.stay.place
+        wrong = min((v for v in trip.person.township if v is not here),
+                    key=lambda v: distance_m(v.lat, v.lon, here.lat, here.lon))
+        at = trip.stay.check_in - timedelta(minutes=6)
+        mistake = Trip(trip.person, Stay(wrong, at, None, trip.stay.activity), self._uuid(),
+                       trip.check_in_location)
+        self._at(at + timedelta(seconds=5), lambda: self._check_in(mistake))
+        self._at(at + timedelta(minutes=2), lambda: self._withdraw(mistake))
 
-    def _rejected_after_verification(self, people: dict[str, Person]) -> None:
-        """A supervisor rejects a verified visit: the person was at a training that day."""
-        person = people["cadre11"]
-        visit = self._visit_near(person, 90, lambda v: v.status == "verified")
-        self._review(visit, self.users["supervisor"],
-                     self._later(visit.check_out_received_at, 12), "reject", REJECTED_VERIFIED)
+    def _faked_trip(self, person: Person, trip: Trip) -> None:
+        """Two minutes after ``trip`` the person checks in at the township's village
+        farthest from it, kilometres away: the server finds the trip impossible."""
+        here = trip.stay.place
+        far = max(person.township, key=lambda v: distance_m(v.lat, v.lon, here.lat, here.lon))
+        check_in = trip.stay.check_out + timedelta(minutes=2)
+        stay = Stay(far, check_in, check_in + timedelta(minutes=self.rng.randint(90, 150)),
+                    self._activity())
+        self._send(person, stay, mishaps=False)
+        person.free_from = stay.check_out
+
+    def _reject_a_verified_visit(self, person: Person) -> None:
+        """A supervisor later rejects the person's latest verified visit: they were at a
+        training that day, which the supervisor enters as an absence."""
+        visit = db.session.scalar(select(Visit).where(
+            Visit.user_id == person.user_id, Visit.status == "verified")
+            .order_by(Visit.check_in_at.desc()).limit(1))
+        if visit is None:
+            return
+        supervisor, at = self.users["supervisor"], self._later(visit.check_out_received_at, 12)
+        self._at(at, self._review(supervisor, visit.id, "reject", REJECTED_VERIFIED, "verified"))
+        day = visit.check_in_at.astimezone(self.zone).date().isoformat()
+        body = {"user_id": person.user_id, "start": day, "end": day, "kind": "training",
+                "note": TRAINING_NOTE}
+        self._at(at + timedelta(minutes=5),
+                 lambda: create_absence(supervisor, ABSENCE_CREATE.load(body)))
 
     def _open_visit(self, person: Person) -> None:
         """The demo cadre checked in a couple of hours ago and is in the village now."""
         check_in = (self.now - timedelta(hours=2, minutes=5)).replace(second=0, microsecond=0)
-        person.last_fix = latest_fix_before(person.visits, check_in)
-        stay = Stay(person.linked[0], check_in, check_in, "household_visit")
-        visit = self._check_in(person, stay, self._phone_point(stay.village, None),
-                               check_in + timedelta(seconds=4))
-        self._event(visit, person.user, visit.received_at, "created", None, "open")
-        person.visits.append(visit)
-
-    def _visit_near(self, person: Person, days_ago: int, wanted) -> Visit:
-        """The person's visit closest to ``days_ago`` that ``wanted`` accepts."""
-        target = self.now - timedelta(days=days_ago)
-        return min((v for v in person.visits if wanted(v)),
-                   key=lambda v: abs((v.check_in_at - target).total_seconds()))
+        stay = Stay(person.linked[0], check_in, None, "household_visit")
+        trip = Trip(person, stay, self._uuid(), self._phone_location(stay.place, None))
+        self._at(check_in + timedelta(seconds=4), lambda: self._check_in(trip))
 
     # --- thematic reports ---------------------------------------------------------------------
 
-    def _reports(self) -> None:
-        """Each secretary's reports over the year, mostly acknowledged; audited like the API."""
-        reports = []
+    def _schedule_reports(self) -> None:
+        """Each secretary's reports over the year, filed through the API's service, mostly
+        acknowledged by the county's supervisor."""
         titles = [(category, title) for category, pool in REPORT_TITLES.items()
                   for title in pool]
         for username, (latest, every, fates) in REPORT_CADENCE.items():
@@ -633,61 +719,54 @@ class Demo:
             while ages[-1] + every + 5 <= HISTORY_DAYS:
                 ages.append(ages[-1] + every + self.rng.randint(-5, 5))
             topics = self.rng.sample(titles, len(ages))  # nobody reports on one topic twice
-            reports += [self._report(self.users[username], days_ago, topic,
-                                     fates.get(age, "acknowledged"))
-                        for age, (days_ago, topic) in enumerate(zip(ages, topics))]
-        db.session.add_all(reports)
-        db.session.flush()
-        db.session.add_all(event for report in reports for event in self._report_audit(report))
+            for age, (days_ago, topic) in enumerate(zip(ages, topics)):
+                self._schedule_report(self.people[username], days_ago, topic,
+                                      fates.get(age, "acknowledged"))
 
-    def _report(self, secretary: User, days_ago: int, topic: tuple[str, str],
-                fate: str) -> ThematicReport:
-        day = previous_workday(self.today - timedelta(days=days_ago))
-        category, title = topic[0], topic[1].format(t=secretary.unit.name)
-        summary = self.rng.choice(REPORT_SUMMARIES)
-        client_id = self._uuid()
+    def _schedule_report(self, secretary: Person, days_ago: int, topic: tuple[str, str],
+                         fate: str) -> None:
+        day = self._previous_workday(self.today - timedelta(days=days_ago))
+        body = {"client_id": self._uuid(), "reported_on": day.isoformat(),
+                "title": topic[1].format(t=secretary.unit_name), "category": topic[0],
+                "summary": self.rng.choice(REPORT_SUMMARIES)}
         created_at = min(self._local(day, time(16)) + timedelta(minutes=self.rng.randint(0, 150)),
                          self.now - timedelta(minutes=30))
-        body = {"client_id": uuid.UUID(client_id), "reported_on": day, "title": title,
-                "category": category, "summary": summary}
-        report = ThematicReport(client_id=client_id, user_id=secretary.id,
-                                created_by_id=secretary.id, reported_on=day, title=title,
-                                category=category, summary=summary, status="submitted",
-                                request_digest=fingerprint(body), created_at=created_at)
+        filed: dict[str, int] = {}
+
+        def file() -> None:  # POST /reports
+            report, _ = create_report(secretary.user, REPORT_CREATE.load(body))
+            filed["id"] = report.id
+
+        def decide() -> None:  # POST /reports/{id}/review
+            supervisor = self.users["supervisor"]
+            args = REPORT_REVIEW.load({
+                "decision": "reject" if fate == "rejected" else "acknowledge",
+                "comment": REPORT_REJECTION if fate == "rejected" else None})
+            review_report(supervisor, load_report(supervisor, filed["id"]), args["decision"],
+                          args.get("comment"))
+
+        self._at(created_at, file)
         reviewed_at = self._later(created_at, self.rng.uniform(2, 8))
         if fate != "submitted" and reviewed_at < self.now:
-            report.status = fate
-            report.review_comment = REPORT_REJECTION if fate == "rejected" else None
-            report.reviewed_at, report.reviewed_by_id = reviewed_at, self.users["supervisor"].id
-        return report
-
-    @staticmethod
-    def _report_audit(report: ThematicReport) -> list[AuditEvent]:
-        events = [AuditEvent(actor_id=report.created_by_id, at=report.created_at,
-                             entity="report", entity_key=str(report.id), action="created",
-                             changes={"user_id": report.user_id})]
-        if report.reviewed_at is not None:
-            events.append(AuditEvent(actor_id=report.reviewed_by_id, at=report.reviewed_at,
-                                     entity="report", entity_key=str(report.id),
-                                     action=report.status,
-                                     changes={"comment": report.review_comment}))
-        return events
+            self._at(reviewed_at, decide)
 
     # --- time and ids -------------------------------------------------------------------------
 
     def _local(self, day: date, at: time) -> datetime:
         return datetime.combine(day, at, self.zone)
 
-    def _shown(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.zone)
-
     def _later(self, moment: datetime, days: float) -> datetime:
         """About ``days`` later, in office hours (9:00–17:30 local) on a working day."""
         day = (moment + timedelta(days=days)).astimezone(self.zone).date()
-        while not is_workday(day):
+        while not self.calendar.is_workday(day):
             day += timedelta(days=1)
         minutes = 9 * 60 + self.rng.randint(0, 510)
         return datetime.combine(day, time(minutes // 60, minutes % 60), self.zone)
+
+    def _previous_workday(self, day: date) -> date:
+        while not self.calendar.is_workday(day):
+            day -= timedelta(days=1)
+        return day
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -695,28 +774,9 @@ class Demo:
 
 # --- small pure helpers -----------------------------------------------------------------------
 
-CALENDAR_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
-
-
-def is_workday(day: date) -> bool:
-    """The official working day (调休 included); Monday–Friday where the calendar ends."""
-    if day.year in CALENDAR_YEARS:
-        return chinese_calendar.is_workday(day)
-    return day.weekday() < 5
-
-
-def previous_workday(day: date) -> date:
-    while not is_workday(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def day_credit(seconds: float) -> float:
-    return 1.0 if seconds >= 6 * 3600 else 0.5 if seconds >= 3 * 3600 else 0.0
-
-
 def offset(point: tuple[float, float], metres: float, bearing_deg: float) -> tuple[float, float]:
-    """The point ``metres`` away in direction ``bearing_deg`` (close enough at these ranges)."""
+    """The point ``metres`` away in direction ``bearing_deg`` (where to put a simulated phone;
+    close enough at these ranges — the server measures the distance itself)."""
     lat, lon = point
     bearing = math.radians(bearing_deg)
     dlat = metres * math.cos(bearing) / 111_320
@@ -724,34 +784,6 @@ def offset(point: tuple[float, float], metres: float, bearing_deg: float) -> tup
     return round(lat + dlat, 6), round(lon + dlon, 6)
 
 
-def point_distance(point: F.Point | None, village: Village) -> float | None:
-    """The distance the server stores (metres, one decimal), None without a point."""
-    if point is None:
-        return None
-    return round(distance_m(point.lat, point.lon, village.lat, village.lon), 1)
-
-
-def location_body(point: F.Point | None) -> dict | None:
-    if point is None:
-        return None
-    return {"lat": point.lat, "lon": point.lon, "accuracy_m": point.accuracy_m, "crs": "wgs84"}
-
-
 def main_flag(flags: list[str], known: dict) -> str | None:
     """The flag a comment is about: the first of ``known`` the visit has."""
     return next((f for f in known if f in flags), None)
-
-
-def latest_fix_before(visits: list[Visit], at: datetime) -> F.Fix | None:
-    """The check-out fix the server would compare a check-in at ``at`` with."""
-    done = [v for v in visits if v.status != "withdrawn" and v.check_out_at is not None
-            and v.check_out_at <= at]
-    if not done:
-        return None
-    return check_out_fix(max(done, key=lambda v: v.check_out_at))
-
-
-def check_out_fix(visit: Visit) -> F.Fix:
-    point = None if visit.check_out_lat is None else F.Point(
-        visit.check_out_lat, visit.check_out_lon, visit.check_out_accuracy_m)
-    return F.Fix(visit.check_out_at, point)

@@ -1,6 +1,6 @@
 """The demo county 示范县: what someone trying zaicun finds after ``zaicun seed-demo``.
 
-The county is built once for this module (seeding takes a couple of seconds) and only read.
+The county is built once for this module (seeding takes several seconds) and only read.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from server.extensions import db
 from server.geo import distance_m
 from server.org.models import Unit, Village
 from server.policy import can_review
+from server.progress.models import Absence, DayCredit, MonthCredit
 from server.reports.models import ThematicReport
 from server.rulebooks import rulebook_for
 from server.visits import flags as F
@@ -126,7 +127,7 @@ def test_visits_cover_about_a_year_ending_today_mostly_on_weekdays(demo):
     today = datetime.now(ZONE).date()
     days = [local_date(v.check_in_at) for v in visits]
     assert min(days) <= today - timedelta(days=350)
-    assert max(days) == today
+    assert max(days) >= local_date(datetime.now(UTC) - timedelta(hours=3))  # the open visit
     weekday_share = sum(d.weekday() < 5 for d in days) / len(days)
     assert weekday_share > 0.8
     closed = [v for v in visits if v.check_out_at]
@@ -150,7 +151,8 @@ def test_most_visits_are_verified_and_flagged_ones_await_or_got_a_decision(demo)
     assert all(v.flags for v in pending)
     flags = Counter(f for v in pending for f in v.flags) + Counter(
         f for v in visits_of() if v.status in ("approved", "rejected") for f in v.flags)
-    for flag in ("outside_geofence", "low_accuracy", "manual_checkout", "too_long"):
+    for flag in ("outside_geofence", "low_accuracy", "manual_checkout", "too_long",
+                 "impossible_travel"):
         assert flags[flag] > 0, flag
 
 
@@ -160,7 +162,8 @@ def test_flags_and_statuses_are_what_the_server_rules_give(demo):
         visits = visits_of(person)
         for visit in visits:
             assert visit.flags == F.active(expected_flags(visit, visits, book), book), visit.id
-            assert visit.check_in_at_original == visit.check_in_at
+            offset = timedelta(seconds=visit.clock_offset_s or 0)
+            assert visit.check_in_at == visit.check_in_at_original + offset
             if visit.status in ("verified", "pending_review") and visit.reviewed_at is None:
                 assert visit.status == F.closed_status(visit.flags, book)
 
@@ -170,6 +173,8 @@ def expected_flags(visit: Visit, visits: list[Visit], book) -> set[str]:
     village = visit.village
     flags = location_flags(visit.check_in_lat, visit.check_in_lon, visit.check_in_accuracy_m,
                            visit.check_in_distance_m, village, book)
+    if visit.clock_offset_s:
+        flags.add("clock_skew")
     before = [v for v in visits if v is not visit and v.status != "withdrawn"
               and v.check_out_at is not None and v.check_out_at <= visit.check_in_at]
     if before:
@@ -200,6 +205,61 @@ def location_flags(lat, lon, accuracy, stored_distance, village, book) -> set[st
     return F.location_flags(here, stored_distance, village.radius_m, book)
 
 
+def test_a_visit_checked_in_far_from_its_village_has_the_flag_and_the_distance_measured(
+        demo, client):
+    far = [v for v in visits_of() if v.check_in_lat is not None
+           and distance_m(v.check_in_lat, v.check_in_lon, v.village.lat, v.village.lon)
+           > v.village.radius_m + 100]
+    assert far
+    headers = auth(client, "supervisor")
+    for visit in far[:5]:
+        shown = client.get(f"/api/v1/visits/{visit.id}", headers=headers).get_json()
+        measured = round(distance_m(visit.check_in_lat, visit.check_in_lon,
+                                    visit.village.lat, visit.village.lon), 1)
+        assert shown["check_in"]["distance_m"] == measured
+        assert "outside_geofence" in shown["flags"]
+        assert shown["status"] in ("pending_review", "approved", "rejected")
+        assert shown["counts"] == (shown["status"] == "approved")
+
+
+def test_a_phone_with_a_wrong_clock_has_its_times_corrected_and_the_visit_still_counts(demo):
+    skewed = [v for v in visits_of() if "clock_skew" in v.flags]
+    assert skewed
+    for visit in skewed:
+        assert abs(visit.clock_offset_s) > 300
+        assert visit.check_in_at_original != visit.check_in_at
+    assert any(v.status == "verified" and v.flags == ["clock_skew"] for v in skewed)
+
+
+def test_recomputing_every_credit_from_the_visits_changes_no_row(demo):
+    before = credit_rows()
+    assert len(before["day_credits"]) > 1000 and before["month_credits"]
+    result = demo.test_cli_runner().invoke(args=["recompute-credits"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert credit_rows() == before
+
+
+def credit_rows() -> dict[str, list[tuple]]:
+    tables = {"day_credits": DayCredit, "month_credits": MonthCredit}
+    return {name: [tuple(row) for row in db.session.execute(
+        select(*model.__table__.columns).order_by(*model.__table__.primary_key.columns))]
+        for name, model in tables.items()}
+
+
+def test_the_county_has_people_on_track_at_risk_and_behind(demo, client):
+    today = datetime.now(ZONE).date()
+    if today.month < 4:
+        pytest.skip("too early in the year for paces to tell apart")
+    response = client.get("/api/v1/compliance?unit_code=341122",
+                          headers=auth(client, "supervisor"))
+    assert response.status_code == 200, response.get_json()
+    statuses = Counter(rule["status"] for row in response.get_json()["rows"]
+                       for rule in row["rules"] if rule["rule_id"] == "village_time")
+    assert statuses["at_risk"] and statuses["behind"]
+    assert statuses["on_track"] + statuses["met"] >= sum(statuses.values()) / 2
+
+
 def test_old_visits_are_not_mislabelled_late_sync(demo):
     visits = visits_of()
     late = [v for v in visits if "late_sync" in v.flags]
@@ -216,6 +276,17 @@ def test_decisions_carry_a_supervisor_in_scope_a_comment_for_rejections_and_an_e
             assert visit.review_comment
         actions = [e.action for e in events_of(visit)]
         assert actions[-1] == ("reject" if visit.status == "rejected" else "approve")
+
+
+def test_a_verified_visit_rejected_later_was_a_day_of_training_entered_as_an_absence(demo):
+    absences = db.session.scalars(select(Absence)).all()
+    assert [(a.kind, a.start_date == a.end_date) for a in absences] == [("training", True)]
+    day, person = absences[0].start_date, absences[0].user
+    rejected = [v for v in visits_of(person)
+                if local_date(v.check_in_at) == day and v.status == "rejected"]
+    assert len(rejected) == 1
+    last = events_of(rejected[0])[-1]
+    assert (last.action, last.from_status) == ("reject", "verified") and last.comment
 
 
 def test_every_visit_has_a_created_event_and_withdrawals_are_recorded(demo):
@@ -266,6 +337,15 @@ def test_the_printed_password_logs_the_demo_cadre_in(demo, client):
     response = login(client, DEMO_CADRE)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["user"]["role"] == "cadre"
+
+
+def test_the_printed_logins_name_each_field_persons_linked_villages(demo):
+    lines = []
+    print_logins(lines.append)
+    for user in users("cadre") + users("secretary"):
+        line = next(line for line in lines if line.split()[0] == user.username)
+        assert user.name in line and user.unit.name in line
+        assert all(village.name in line for village in user.linked_villages), line
 
 
 def test_the_demo_cadre_lists_their_visits_newest_first_with_the_open_one_on_top(demo, client):
