@@ -2,7 +2,7 @@
 // not touched (the page queues and syncs its own writes). VERSION is a digest of the shell's
 // files, written by scripts/stamp_shell.py; a new digest means a new cache, and the old one is
 // deleted when the new worker takes over.
-const VERSION = 'de691dc4b254';
+const VERSION = '1971177c594a';
 const CACHE = `zaicun-shell-${VERSION}`;
 const SHELL = [
   './',
@@ -10,6 +10,7 @@ const SHELL = [
   'app.js',
   'style.css',
   'manifest.webmanifest',
+  'favicon.ico',
   'icons/icon.svg',
   'icons/icon-192.png',
   'icons/icon-512.png',
