@@ -4,6 +4,7 @@ import io
 import random
 import threading
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
@@ -389,13 +390,15 @@ def test_one_persons_visits_sent_at_once_leave_credits_equal_a_recomputation(app
     upkeep reads and shifts running totals, so the two transactions must take turns."""
     auth = token_for(app.test_client(), org.cadre)
     errors = []
+    # The threads must not load from the test's session (its objects expire at each commit).
+    village = SimpleNamespace(code=org.village.code, lat=org.village.lat, lon=org.village.lon)
 
     def sync(offset):
         client = app.test_client()
         with app.app_context():
             try:
                 for k in range(offset, 48, 2):
-                    stay(client, auth, org.village,
+                    stay(client, auth, village,
                          recent_weekday(1 + k) - timedelta(hours=k % 3), 6 + k % 3)
             except Exception as error:  # reported below, in the test's thread
                 errors.append(repr(error))
