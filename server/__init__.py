@@ -102,7 +102,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from . import transaction
     transaction.install(app, API_BLUEPRINTS)
 
-    from .auth.services import authenticate_request
+    from .auth.request_auth import authenticate_request
     from .errors import register_error_handlers
     from .security import refuse_unstorable_json, register_security_headers
     app.before_request(_refuse_oversized_json)

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
+
+if TYPE_CHECKING:
+    from ..auth.models import User
 
 
 def append_only(model):
@@ -39,10 +44,14 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
 
+    actor: Mapped[User | None] = relationship(viewonly=True)  # None: the server
 
-def record(actor_id: int | None, entity: str, key, action: str, changes: dict | None = None):
-    """Add an audit event to the session (the caller commits)."""
-    event = AuditEvent(actor_id=actor_id, entity=entity, entity_key=str(key), action=action,
-                       changes=changes or {})
+
+def record(actor_id: int | None, entity: str, key, action: str, changes: dict | None = None, *,
+           at: datetime | None = None):
+    """Add an audit event to the session, at ``at`` (the clock's time when not given); the
+    request's commit point commits it with the change it records."""
+    event = AuditEvent(actor_id=actor_id, at=at or clock.now(), entity=entity,
+                       entity_key=str(key), action=action, changes=changes or {})
     db.session.add(event)
     return event

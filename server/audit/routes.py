@@ -1,7 +1,7 @@
 """Reading the general audit log (villages, users, absences, reports, opening balances)."""
 from flask_smorest import Blueprint
 
-from ..auth.services import current_user
+from ..auth.request_auth import current_user
 from ..schemas import ErrorSchema
 from . import services
 from .schemas import AuditEventSchema, AuditQuerySchema

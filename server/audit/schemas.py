@@ -14,11 +14,13 @@ class AuditQuerySchema(Schema):
 
 
 class AuditEventSchema(Schema):
+    """One recorded change; dumps an ``AuditEvent`` (``actor_name`` is null for the server's)."""
+
     id = fields.Integer()
     at = LocalDateTime()
     actor_id = fields.Integer(allow_none=True)
-    actor_name = fields.String(allow_none=True)
+    actor_name = fields.String(attribute="actor.name", allow_none=True, dump_default=None)
     entity = fields.String()
-    key = fields.String()
+    key = fields.String(attribute="entity_key")
     action = fields.String()
     changes = fields.Dict()

@@ -1,7 +1,9 @@
-"""Reading the general audit log, within the reader's scope."""
+"""Reading the general audit log, within the reader's scope (docs/security.md, "The audit
+trail"): load → check access → read."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import policy
 from ..auth.models import User
@@ -13,7 +15,7 @@ from ..schemas import MAX_ID
 from .models import AuditEvent
 
 
-def events_of(actor: User, entity: str, key: str) -> list[dict]:
+def events_of(actor: User, entity: str, key: str) -> list[AuditEvent]:
     """Every recorded change of one object, oldest first.
 
     Raises Forbidden (403) unless the actor is a supervisor or admin, NotFound (404) when the
@@ -22,13 +24,9 @@ def events_of(actor: User, entity: str, key: str) -> list[dict]:
     policy.ensure(policy.is_org_reader(actor))
     found, unit = unit_of(entity, key)
     policy.ensure_visible(found and policy.in_scope(actor, unit))
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == entity, AuditEvent.entity_key == key).order_by(AuditEvent.id)).all()
-    names = dict(db.session.execute(select(User.id, User.name).where(
-        User.id.in_({e.actor_id for e in events}))).all())
-    return [{"id": e.id, "at": e.at, "actor_id": e.actor_id, "actor_name": names.get(e.actor_id),
-             "entity": e.entity, "key": e.entity_key, "action": e.action, "changes": e.changes}
-            for e in events]
+    return db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity == entity, AuditEvent.entity_key == key)
+        .options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id)).all()
 
 
 def unit_of(entity: str, key: str) -> tuple[bool, Unit | None]:

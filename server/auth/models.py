@@ -51,6 +51,18 @@ class User(db.Model):
     def linked_villages(self):
         return [link.village for link in self.links]
 
+    @property
+    def linked_village_codes(self) -> list[str]:
+        return [link.village.code for link in self.links]
+
+    @property
+    def unit_code(self) -> str | None:
+        return self.unit.code if self.unit else None
+
+    @property
+    def unit_name(self) -> str | None:
+        return self.unit.name if self.unit else None
+
 
 class AuthToken(db.Model):
     """A bearer token; only its SHA-256 digest is stored, so a dump yields no usable token."""

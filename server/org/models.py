@@ -30,6 +30,10 @@ class Unit(db.Model):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
+    @property
+    def parent_code(self) -> str | None:
+        return self.parent.code if self.parent else None
+
     def contains(self, other: Unit | None) -> bool:
         """Whether ``other`` is this unit or below it."""
         return other is not None and other.path.startswith(self.path)
@@ -61,6 +65,10 @@ class Village(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     township: Mapped[Unit] = relationship()
+
+    @property
+    def township_code(self) -> str:
+        return self.township.code
 
 
 class LinkedVillage(db.Model):

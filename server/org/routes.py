@@ -1,17 +1,18 @@
-"""Units, villages, users, linked villages, imports and ``/me``."""
+"""Units, villages, users, linked villages, imports and ``/me``.
+
+The views read the request and hand the services the actor and the data; the services load,
+check access and act (``services.py``), and the schemas dump the objects they return. The
+request's commit point commits (docs/decisions.md, "One commit point").
+"""
 from flask import jsonify
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from .. import policy
-from ..auth.models import User
-from ..auth.services import current_user
-from ..extensions import db
+from ..auth.request_auth import current_user
 from ..schemas import ErrorSchema
 from ..uploads import CSV_UPLOAD, uploaded_text
-from . import jobs
+from . import jobs, services
 from .imports import import_users, import_villages, read_table
-from .models import Unit, Village
 from .schemas import (
     ImportJobSchema,
     ImportResultSchema,
@@ -22,6 +23,7 @@ from .schemas import (
     UnitQuerySchema,
     UnitSchema,
     UserCreateSchema,
+    UserDetailSchema,
     UserPatchSchema,
     UserQuerySchema,
     UserSchema,
@@ -30,29 +32,8 @@ from .schemas import (
     VillageQuerySchema,
     VillageSchema,
 )
-from .services import (
-    create_unit,
-    create_user,
-    create_village,
-    get_unit_in_scope_or_403,
-    get_user_for_org,
-    get_village,
-    reset_password,
-    set_linked_villages,
-    unit_dict,
-    update_user,
-    update_village,
-    user_dict,
-    village_dict,
-)
 
 blp = Blueprint("org", __name__, url_prefix="/api/v1", description="Organisation")
-
-
-def require_org_reader():
-    actor = current_user()
-    policy.ensure(policy.is_org_reader(actor))
-    return actor
 
 
 @blp.route("/units", methods=["GET"])
@@ -60,11 +41,7 @@ def require_org_reader():
 @blp.response(200, UnitSchema(many=True))
 def list_units(args):
     """List the units in the caller's scope."""
-    actor = require_org_reader()
-    query = policy.readable_units(actor, select(Unit)).order_by(Unit.path)
-    if "level" in args:
-        query = query.where(Unit.level == args["level"])
-    return [unit_dict(u) for u in db.session.scalars(query)]
+    return services.list_units(current_user(), args.get("level"))
 
 
 @blp.route("/units", methods=["POST"])
@@ -72,11 +49,7 @@ def list_units(args):
 @blp.response(201, UnitSchema)
 def post_unit(args):
     """Create a unit (admin, below a unit in scope)."""
-    actor = current_user()
-    policy.ensure(policy.is_admin(actor))
-    unit = create_unit(actor, args)
-    db.session.commit()
-    return unit_dict(unit)
+    return services.create_unit(current_user(), args)
 
 
 @blp.route("/villages", methods=["GET"])
@@ -84,12 +57,7 @@ def post_unit(args):
 @blp.response(200, VillageSchema(many=True))
 def list_villages(args):
     """List villages in scope, optionally of one township."""
-    actor = require_org_reader()
-    units = policy.readable_units(actor, select(Unit.id))
-    if "township_code" in args:
-        units = units.where(Unit.id == get_unit_in_scope_or_403(actor, args["township_code"]).id)
-    query = select(Village).where(Village.township_id.in_(units)).order_by(Village.code)
-    return [village_dict(v) for v in db.session.scalars(query)]
+    return services.list_villages(current_user(), args.get("township_code"))
 
 
 @blp.route("/villages", methods=["POST"])
@@ -97,18 +65,14 @@ def list_villages(args):
 @blp.response(201, VillageSchema)
 def post_village(args):
     """Create a village; send ``crs: gcj02`` for points read from Chinese map services."""
-    actor = current_user()
-    policy.ensure(policy.is_admin(actor))
-    village = create_village(actor, args)
-    db.session.commit()
-    return village_dict(village)
+    return services.create_village(current_user(), args)
 
 
 @blp.route("/villages/<code>", methods=["GET"])
 @blp.response(200, VillageSchema)
 def get_village_view(code):
     """Show one village."""
-    return village_dict(get_village(require_org_reader(), code))
+    return services.get_village(current_user(), code)
 
 
 @blp.route("/villages/<code>", methods=["PATCH"])
@@ -116,8 +80,8 @@ def get_village_view(code):
 @blp.response(200, VillageSchema)
 def patch_village(args, code):
     """Change a village's name, point or radius (audited; applies to new visits only)."""
-    actor = require_org_reader()
-    return village_dict(update_village(actor, get_village(actor, code), args))
+    actor = current_user()
+    return services.update_village(actor, services.get_village(actor, code), args)
 
 
 @blp.route("/users", methods=["GET"])
@@ -125,15 +89,7 @@ def patch_village(args, code):
 @blp.response(200, UserSchema(many=True))
 def list_users(args):
     """List users in scope, optionally of one unit and below."""
-    actor = require_org_reader()
-    query = policy.readable_people(actor, select(User), User.id).order_by(User.username)
-    if "unit_code" in args:
-        unit = get_unit_in_scope_or_403(actor, args["unit_code"])
-        query = query.where(User.unit_id.in_(
-            select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))))
-    if "role" in args:
-        query = query.where(User.role == args["role"])
-    return [user_dict(u) for u in db.session.scalars(query)]
+    return services.list_users(current_user(), args.get("unit_code"), args.get("role"))
 
 
 @blp.route("/users", methods=["POST"])
@@ -141,19 +97,14 @@ def list_users(args):
 @blp.response(201, UserSchema)
 def post_user(args):
     """Create a user (admin, in scope)."""
-    actor = current_user()
-    policy.ensure(policy.is_admin(actor))
-    user = create_user(actor, args)
-    db.session.commit()
-    return user_dict(user)
+    return services.create_user(current_user(), args)
 
 
 @blp.route("/users/<int:user_id>", methods=["GET"])
-@blp.response(200, UserSchema)
+@blp.response(200, UserDetailSchema)
 def get_user(user_id):
     """Show one user, with the codes of the villages they are linked to."""
-    user = get_user_for_org(require_org_reader(), user_id)
-    return {**user_dict(user), "linked_village_codes": [v.code for v in user.linked_villages]}
+    return services.get_user_for_org(current_user(), user_id)
 
 
 @blp.route("/users/<int:user_id>", methods=["PATCH"])
@@ -161,18 +112,17 @@ def get_user(user_id):
 @blp.response(200, UserSchema)
 def patch_user(args, user_id):
     """Change a user; ``active: false`` deactivates and revokes their tokens."""
-    actor = require_org_reader()
-    return user_dict(update_user(actor, get_user_for_org(actor, user_id), args))
+    actor = current_user()
+    return services.update_user(actor, services.get_user_for_org(actor, user_id), args)
 
 
 @blp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @blp.response(200, OneTimePasswordSchema)
 def post_reset_password(user_id):
     """Give the user a one-time password, shown once; they must change it at next login."""
-    actor = require_org_reader()
-    user = get_user_for_org(actor, user_id)
-    password = reset_password(actor, user)
-    return {"user": user_dict(user), "one_time_password": password}
+    actor = current_user()
+    user = services.get_user_for_org(actor, user_id)
+    return {"user": user, "one_time_password": services.reset_password(actor, user)}
 
 
 @blp.route("/users/<int:user_id>/linked-villages", methods=["PUT"])
@@ -180,10 +130,9 @@ def post_reset_password(user_id):
 @blp.response(200, MeSchema)
 def put_linked_villages(args, user_id):
     """Replace the villages a cadre or secretary is linked to."""
-    actor = require_org_reader()
-    user = set_linked_villages(actor, get_user_for_org(actor, user_id), args["village_codes"])
-    db.session.commit()
-    return me_dict(user)
+    actor = current_user()
+    person = services.get_user_for_org(actor, user_id)
+    return services.set_linked_villages(actor, person, args["village_codes"])
 
 
 def _import(kind: str):
@@ -246,26 +195,15 @@ def get_import_job(ref):
     return jobs.job_dict(job, jobs.take_passwords(job))
 
 
-def me_dict(user: User) -> dict:
-    county = user.unit.county() if user.unit else None
-    return {"user": user_dict(user), "unit": unit_dict(user.unit) if user.unit else None,
-            "county_code": county.code if county else None,
-            "linked_villages": [village_dict(v) for v in user.linked_villages]}
-
-
 @blp.route("/me", methods=["GET"])
 @blp.response(200, MeSchema)
 def get_me():
     """Who I am: user, unit, role and linked villages."""
-    return me_dict(current_user())
+    return current_user()
 
 
 @blp.route("/me/villages", methods=["GET"])
 @blp.response(200, VillageSchema(many=True))
 def get_my_villages():
     """The villages of my township, to check in where I am (cadres and secretaries)."""
-    actor = current_user()
-    if actor.unit is None or actor.unit.level != "township":
-        return []
-    query = select(Village).where(Village.township_id == actor.unit_id).order_by(Village.code)
-    return [village_dict(v) for v in db.session.scalars(query)]
+    return services.township_villages(current_user())

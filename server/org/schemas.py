@@ -1,5 +1,9 @@
-"""Request and response shapes for units, villages and users."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+"""Request and response shapes for units, villages and users.
+
+The response schemas dump the model objects themselves (``Unit``, ``Village``, ``User``): the
+views return objects and ``@blp.response`` serialises them, so each shape is said once, here.
+"""
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from ..auth.models import ROLES
 from ..org.models import UNIT_LEVELS
@@ -112,7 +116,11 @@ class UserSchema(Schema):
     active_until = fields.Date(allow_none=True)
     active = fields.Boolean()
     must_change_password = fields.Boolean()
-    # Only when one user is fetched (GET /users/<id>): what the linked-villages editor starts from.
+
+
+class UserDetailSchema(UserSchema):
+    """One user fetched (GET /users/<id>): also what the linked-villages editor starts from
+    (docs/decisions.md, "Results"); lists leave it out."""
     linked_village_codes = fields.List(fields.String())
 
 
@@ -154,8 +162,15 @@ class ImportJobSchema(Schema):
 
 
 class MeSchema(Schema):
+    """A person as they see themselves (``/me``), dumped from the ``User``."""
     user = fields.Nested(UserSchema)
     unit = fields.Nested(UnitSchema, allow_none=True)
     county_code = fields.String(allow_none=True)
     linked_villages = fields.List(fields.Nested(VillageSchema))
+
+    @pre_dump
+    def of_person(self, person, **kwargs):
+        county = person.unit.county() if person.unit else None
+        return {"user": person, "unit": person.unit, "county_code": county.code if county else None,
+                "linked_villages": person.linked_villages}
 

@@ -1,7 +1,16 @@
-"""Creating and changing units, villages, users and links; shared by API, CLI and imports."""
+"""Creating, changing and listing units, villages, users and links; shared by API, CLI, demo
+and imports.
+
+Each service takes the actor and its data explicitly and works in one order: load → check
+access (``server/policy.py``; API.md "Who may do what") → act. Services flush, never commit:
+the request's commit point commits (docs/decisions.md, "One commit point"); a command-line
+command or the demo commits once at its end; CSV imports (``imports.py``, ``jobs.py``) are
+their own units of work. ``actor`` None is the command line (no scope applies).
+"""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import policy
 from ..audit.models import record
@@ -12,25 +21,38 @@ from ..auth.usernames import username_key
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
+from ..progress.rollup import pinyin_key
 from .models import UNIT_LEVELS, LinkedVillage, Unit, Village
 
-
-def unit_dict(unit: Unit) -> dict:
-    return {"code": unit.code, "name": unit.name, "level": unit.level,
-            "parent_code": unit.parent.code if unit.parent else None}
-
-
-def village_dict(village: Village) -> dict:
-    return {"code": village.code, "name": village.name, "township_code": village.township.code,
-            "lat": village.lat, "lon": village.lon, "radius_m": village.radius_m}
+# What the audit trail compares before and after a change (the attributes the API shows).
+_VILLAGE_AUDITED = ("code", "name", "township_code", "lat", "lon", "radius_m")
+_USER_AUDITED = ("id", "username", "name", "role", "unit_code", "unit_name", "active_from",
+                 "active_until", "active", "must_change_password")
 
 
-def user_dict(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role,
-            "unit_code": user.unit.code if user.unit else None,
-            "unit_name": user.unit.name if user.unit else None,
-            "active_from": user.active_from, "active_until": user.active_until,
-            "active": user.active, "must_change_password": user.must_change_password}
+def _snapshot(obj, names: tuple[str, ...]) -> dict:
+    return {name: getattr(obj, name) for name in names}
+
+
+def _insert(obj, duplicate: Conflict) -> None:
+    """Add and flush ``obj``; a concurrent insert of the same code is the same Conflict as one
+    found beforehand (the commit point rolls the request back)."""
+    db.session.add(obj)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise duplicate from None
+
+
+def require_org_reader(actor: User) -> None:
+    """Units, villages and users are read by supervisors and admins (403 for anyone else)."""
+    policy.ensure(policy.is_org_reader(actor))
+
+
+def require_admin(actor: User | None) -> None:
+    """Org writes are an admin's (403 for anyone else); the command line (None) may."""
+    if actor is not None:
+        policy.ensure(policy.is_admin(actor))
 
 
 def find_unit(code: str | None, field: str = "unit_code", actor: User | None = None) -> Unit | None:
@@ -81,8 +103,18 @@ def to_wgs84(lat: float, lon: float, crs: str | None) -> tuple[float, float]:
 
 # --- units --------------------------------------------------------------------------------
 
+def list_units(actor: User, level: str | None = None) -> list[Unit]:
+    """The units in the actor's scope, by path; of one level when ``level`` is given."""
+    require_org_reader(actor)
+    query = policy.readable_units(actor, select(Unit)).order_by(Unit.path)
+    if level is not None:
+        query = query.where(Unit.level == level)
+    return list(db.session.scalars(query))
+
+
 def create_unit(actor: User | None, data: dict) -> Unit:
     """Create a unit below its parent (admins in scope; ``actor`` None: the command line)."""
+    require_admin(actor)
     parent = find_unit(data.get("parent_code"), "parent_code", actor)
     level = data["level"]
     if parent is not None and UNIT_LEVELS.index(parent.level) >= UNIT_LEVELS.index(level):
@@ -90,15 +122,44 @@ def create_unit(actor: User | None, data: dict) -> Unit:
     if actor is not None:
         policy.ensure(policy.can_write_org(actor, parent) if parent else
                       policy.can_write_org(actor, None) and actor.unit_id is None)
+    duplicate = Conflict("duplicate", errors={"code": ["duplicate"]}, what="unit",
+                         value=data["code"])
     if db.session.scalar(select(Unit.id).where(Unit.code == data["code"])):
-        raise Conflict("duplicate", errors={"code": ["duplicate"]}, what="unit", value=data["code"])
+        raise duplicate
     unit = Unit(code=data["code"], name=data["name"].strip(), level=level, parent=parent,
                 path=(parent.path if parent else "/") + data["code"] + "/")
-    db.session.add(unit)
+    _insert(unit, duplicate)
+    return unit
+
+
+def get_unit_in_scope_or_403(actor: User, code: str) -> Unit:
+    """A unit named in a filter; unknown or out of scope alike → 403 (nothing leaks)."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    policy.ensure(unit is not None and policy.can_read_org(actor, unit), "out_of_scope")
     return unit
 
 
 # --- villages -----------------------------------------------------------------------------
+
+def list_villages(actor: User, township_code: str | None = None) -> list[Village]:
+    """Villages in the actor's scope, by code; of one township (in scope, else 403) when
+    ``township_code`` is given."""
+    require_org_reader(actor)
+    units = policy.readable_units(actor, select(Unit.id))
+    if township_code is not None:
+        units = units.where(Unit.id == get_unit_in_scope_or_403(actor, township_code).id)
+    query = select(Village).where(Village.township_id.in_(units)).order_by(Village.code)
+    return list(db.session.scalars(query))
+
+
+def township_villages(actor: User) -> list[Village]:
+    """The villages of the actor's own township, to check in where they are (none for anyone
+    not placed in a township; docs/decisions.md, "Check-in village list")."""
+    if actor.unit is None or actor.unit.level != "township":
+        return []
+    query = select(Village).where(Village.township_id == actor.unit_id).order_by(Village.code)
+    return list(db.session.scalars(query))
+
 
 def township_for_village(actor: User | None, code: str) -> Unit:
     township = find_unit(code, "township_code", actor)
@@ -113,41 +174,63 @@ def township_for_village(actor: User | None, code: str) -> Unit:
 
 def create_village(actor: User | None, data: dict) -> Village:
     """Create a village; a GCJ-02 point is stored as WGS-84."""
+    require_admin(actor)
     township = township_for_village(actor, data["township_code"])
+    duplicate = Conflict("duplicate", errors={"code": ["duplicate"]}, what="village",
+                         value=data["code"])
     if db.session.scalar(select(Village.id).where(Village.code == data["code"])):
-        raise Conflict("duplicate", errors={"code": ["duplicate"]}, what="village",
-                       value=data["code"])
+        raise duplicate
     lat, lon = to_wgs84(data["lat"], data["lon"], data.get("crs"))
     village = Village(code=data["code"], name=data["name"].strip(), township=township,
                       lat=lat, lon=lon, radius_m=data.get("radius_m") or 1000)
-    db.session.add(village)
+    _insert(village, duplicate)
     return village
 
 
 def update_village(actor: User, village: Village, data: dict) -> Village:
-    """Change name, point or radius (audited; flags of old visits stay as they were)."""
+    """Change name, point or radius (audited; flags of old visits stay as they were:
+    docs/rules.md §1). ``village`` is loaded by ``get_village``."""
     policy.ensure(policy.can_write_org(actor, village.township))
-    before = village_dict(village)
+    before = _snapshot(village, _VILLAGE_AUDITED)
     if "name" in data:
         village.name = data["name"].strip()
     if "lat" in data:
         village.lat, village.lon = to_wgs84(data["lat"], data["lon"], data.get("crs"))
     if "radius_m" in data:
         village.radius_m = data["radius_m"]
-    after = village_dict(village)
+    after = _snapshot(village, _VILLAGE_AUDITED)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     record(actor.id, "village", village.code, "updated", changes)
-    db.session.commit()
+    db.session.flush()
     return village
 
 
 def get_village(actor: User, code: str) -> Village:
+    """A village the actor may read (supervisors and admins in scope); 403 for other roles,
+    404 when unknown or out of scope."""
+    require_org_reader(actor)
     village = db.session.scalar(select(Village).where(Village.code == code))
     policy.ensure_visible(village is not None and policy.can_read_org(actor, village.township))
     return village
 
 
 # --- users --------------------------------------------------------------------------------
+
+def list_users(actor: User, unit_code: str | None = None, role: str | None = None) -> list[User]:
+    """People in the actor's scope, by unit code and then the name's pinyin (RULES.md §6: in
+    Python, never by database collation); of one unit and below (in scope, else 403) when
+    ``unit_code`` is given, of one role when ``role`` is."""
+    require_org_reader(actor)
+    query = policy.readable_people(actor, select(User), User.id)
+    if unit_code is not None:
+        unit = get_unit_in_scope_or_403(actor, unit_code)
+        query = query.where(User.unit_id.in_(
+            select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))))
+    if role is not None:
+        query = query.where(User.role == role)
+    return sorted(db.session.scalars(query),
+                  key=lambda u: (u.unit_code or "", pinyin_key(u.name), u.name, u.id))
+
 
 def check_role_unit(role: str, unit: Unit | None) -> None:
     """Cadres and secretaries belong to a township; supervisors to some unit."""
@@ -169,25 +252,29 @@ def ensure_may_place(actor: User | None, unit: Unit | None) -> None:
 
 def create_user(actor: User | None, data: dict, must_change_password: bool = False) -> User:
     """Create a user after checking the password policy, role, unit and scope."""
+    require_admin(actor)
     unit = find_unit(data.get("unit_code"), actor=actor)
     check_role_unit(data["role"], unit)
     ensure_may_place(actor, unit)
     check_policy(data["username"], data["password"])
+    duplicate = Conflict("duplicate", errors={"username": ["duplicate"]}, what="username",
+                         value=data["username"])
     if db.session.scalar(select(User.id).where(
             User.username_key == username_key(data["username"]))):
-        raise Conflict("duplicate", errors={"username": ["duplicate"]}, what="username",
-                       value=data["username"])
+        raise duplicate
     user = User(username=data["username"], name=data["name"].strip(), role=data["role"],
                 unit=unit, active_from=data.get("active_from"),
                 active_until=data.get("active_until"), active=True,
                 password_hash=hash_password(data["password"]),
                 must_change_password=must_change_password)
-    db.session.add(user)
+    _insert(user, duplicate)
     return user
 
 
 def get_user_for_org(actor: User, user_id: int) -> User:
-    """A user the actor may administer or read (supervisors read), else 404."""
+    """A user the actor may administer or read (supervisors read): 403 for other roles, 404
+    when unknown or out of scope."""
+    require_org_reader(actor)
     user = db.session.get(User, user_id)
     policy.ensure_visible(user is not None and (
         policy.can_read_org(actor, user.unit) or
@@ -196,10 +283,10 @@ def get_user_for_org(actor: User, user_id: int) -> User:
 
 
 def update_user(actor: User, user: User, data: dict) -> User:
-    """Change a user; ``active: false`` deactivates and revokes every token."""
+    """Change a user (``user`` loaded by ``get_user_for_org``); ``active: false`` deactivates
+    and revokes every token (docs/security.md, "Accounts, tokens and passwords")."""
     policy.ensure(policy.is_admin(actor))
     ensure_may_place(actor, user.unit)
-    before = user_dict(user)
     unit = find_unit(data["unit_code"], actor=actor) if "unit_code" in data else user.unit
     role = data.get("role", user.role)
     check_role_unit(role, unit)
@@ -208,6 +295,7 @@ def update_user(actor: User, user: User, data: dict) -> User:
     end = data.get("active_until", user.active_until)
     if start and end and end < start:
         raise InvalidInput("invalid_input", errors={"active_until": ["before active_from"]})
+    before = _snapshot(user, _USER_AUDITED)
     user.unit, user.role, user.active_from, user.active_until = unit, role, start, end
     if "name" in data:
         user.name = data["name"].strip()
@@ -215,15 +303,16 @@ def update_user(actor: User, user: User, data: dict) -> User:
         revoke_all_tokens(user.id)
     if "active" in data:
         user.active = data["active"]
-    after = user_dict(user)
+    after = _snapshot(user, _USER_AUDITED)
     record(actor.id, "user", user.id, "updated",
            {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]})
-    db.session.commit()
+    db.session.flush()
     return user
 
 
 def reset_password(actor: User, user: User) -> str:
-    """Give the user a one-time password (returned once) and end their sessions."""
+    """Give the user a one-time password (returned once) and end their sessions
+    (docs/decisions.md, "Accounts")."""
     policy.ensure(policy.is_admin(actor))
     ensure_may_place(actor, user.unit)
     password = one_time_password()
@@ -231,7 +320,7 @@ def reset_password(actor: User, user: User) -> str:
     user.must_change_password = True
     revoke_all_tokens(user.id)
     record(actor.id, "user", user.id, "password_reset")
-    db.session.commit()
+    db.session.flush()
     return password
 
 
@@ -255,12 +344,5 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str]) -> Use
     user.links.extend(LinkedVillage(village=v) for v in villages if v.id not in have)
     if actor is not None:
         record(actor.id, "user", user.id, "linked_villages", {"village_codes": list(codes)})
+    db.session.flush()
     return user
-
-
-def get_unit_in_scope_or_403(actor: User, code: str) -> Unit:
-    """A unit named in a filter; unknown or out of scope alike → 403 (nothing leaks)."""
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    policy.ensure(unit is not None and policy.can_read_org(actor, unit), "out_of_scope")
-    return unit
-

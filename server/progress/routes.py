@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from .. import policy
-from ..auth.services import current_user
+from ..auth.request_auth import current_user
 from ..messages import prefers_english
 from ..org.services import get_user_for_org
 from ..rulebooks import rulebook_for

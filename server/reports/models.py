@@ -21,6 +21,7 @@ from ..extensions import db
 
 REPORT_STATUSES = ("submitted", "acknowledged", "rejected", "withdrawn")
 REPORT_CATEGORIES = ("rural", "urban", "other")
+COUNTING_STATUSES = ("submitted", "acknowledged")  # docs/rules.md §7
 
 
 class ThematicReport(db.Model):
@@ -51,3 +52,8 @@ class ThematicReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def counts(self) -> bool:
+        """Whether the report counts toward the rule (docs/rules.md §7)."""
+        return self.status in COUNTING_STATUSES

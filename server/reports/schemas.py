@@ -25,10 +25,12 @@ class ReportQuerySchema(Schema):
 
 
 class ReportSchema(Schema):
+    """A report as API.md returns it; dumps a ``ThematicReport``."""
+
     id = fields.Integer()
     client_id = fields.String()
     user_id = fields.Integer()
-    user_name = fields.String()
+    user_name = fields.String(attribute="user.name")
     created_by_id = fields.Integer()
     reported_on = fields.Date()
     title = fields.String()

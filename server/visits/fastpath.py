@@ -2,14 +2,15 @@
 
 Check-ins are most of what the server is sent (the phone checks in on arrival) and the write
 path with a target (docs/performance.md). On it, the ORM's own costs (composing a statement,
-building row processors on every query, a unit-of-work flush, expiring what a commit leaves)
-are larger than the SQL, so here a check-in
+building row processors on every query, a unit-of-work flush) are larger than the SQL, so here
+a check-in
 
 - reads with statements composed once, at import, and only the columns it needs (``Arrivals``);
 - writes with Core INSERTs that store the very row the ORM would store (``insert_visit``,
   ``insert_event``; tests/api/test_fastpath.py holds them to it, column by column);
-- hands back detached instances that hold every column, built from the values written;
-- commits without expiring them (``commit_keeping_loaded``).
+- hands back detached instances that hold every column, built from the values written; the
+  answer is dumped from them before the request's commit point commits (docs/decisions.md,
+  "One commit point"), and being detached, the commit expires nothing of them.
 
 ``services.py`` decides what is read and written (RULES.md §1); this module only how. Its
 interface:
@@ -18,7 +19,7 @@ interface:
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
     insert_visit(values, user=, village=) -> Visit     insert_event(values)
-    attach(instance) -> the instance in the session    commit_keeping_loaded()
+    attach(instance) -> the instance in the session
 """
 from __future__ import annotations
 
@@ -36,19 +37,7 @@ from ..extensions import db
 from ..org.models import Village
 from .models import IS_OPEN, Visit, VisitEvent
 
-# --- committing -----------------------------------------------------------------------------
-
-
-def commit_keeping_loaded() -> None:
-    """Commit without expiring the loaded rows: this request wrote them and shows them next,
-    so reading each back from the database would only repeat what it already holds."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
+# --- the session ----------------------------------------------------------------------------
 
 def attach(instance):
     """A detached instance this module built (a village ``Arrivals`` read) in the session, as

@@ -1,14 +1,18 @@
-"""Visit endpoints: check in, check out, corrections, reviews and the audit trail."""
+"""Visit endpoints: check in, check out, corrections, reviews and the audit trail.
+
+Each view parses the request (the device clock included), hands the service the actor, the
+data and the time, and returns what the service gave for the schema to dump. Access is the
+services' to check; the request's commit point commits, and runs a view once more when a
+concurrent change of the same visit beat it (docs/decisions.md, "One commit point").
+"""
 from datetime import datetime
 
 from flask import request
 from flask_smorest import Blueprint
-from sqlalchemy.orm.exc import StaleDataError
 
-from .. import policy
-from ..auth.services import current_user
+from .. import clock, policy
+from ..auth.request_auth import current_user
 from ..errors import BadRequest
-from ..extensions import db
 from ..schemas import ErrorSchema, parse_timestamp
 from . import services
 from .schemas import (
@@ -17,6 +21,7 @@ from .schemas import (
     CheckOutSchema,
     ExplainSchema,
     ReviewSchema,
+    ShownVisit,
     VillageChangeSchema,
     VisitCreateSchema,
     VisitEventSchema,
@@ -38,17 +43,9 @@ def client_time() -> datetime | None:
         raise BadRequest("invalid_client_time") from None
 
 
-def shown(visit) -> dict:
-    return services.visit_dict(visit, policy.can_see_coordinates(current_user(), visit.user))
-
-
-def once_more_if_raced(action):
-    """Run ``action``; if a concurrent request changed the visit first, decide again."""
-    try:
-        return action()
-    except StaleDataError:
-        db.session.rollback()
-        return action()
+def shown(visit) -> ShownVisit:
+    """The visit as the caller is shown it: raw coordinates only if they may see them."""
+    return ShownVisit(visit, policy.can_see_coordinates(current_user(), visit.user))
 
 
 @blp.route("/visits", methods=["POST"])
@@ -58,9 +55,7 @@ def once_more_if_raced(action):
 @blp.alt_response(409, schema=ErrorSchema, description="client_id reused, or a visit is open")
 def post_visit(args):
     """Check in (or record a whole visit); idempotent per user by ``client_id``."""
-    actor = current_user()
-    policy.ensure(policy.can_keep_own_visits(actor, actor))
-    visit, created = services.create_visit(actor, args, client_time())
+    visit, created = services.create_visit(current_user(), args, client_time(), now=clock.now())
     return shown(visit), 201 if created else 200
 
 
@@ -87,11 +82,7 @@ def get_visit(ref):
 @blp.response(200, VisitEventSchema(many=True))
 def get_visit_events(ref):
     """The visit's audit trail: every state change and correction."""
-    visit = services.load_visit(current_user(), ref)
-    return [{"id": e.id, "at": e.at, "actor_id": e.actor_id,
-             "actor_name": e.actor.name if e.actor else None, "action": e.action,
-             "from_status": e.from_status, "to_status": e.to_status, "changes": e.changes,
-             "comment": e.comment} for e in services.visit_events(visit)]
+    return services.visit_events(services.load_visit(current_user(), ref))
 
 
 @blp.route("/visits/<visit_ref:ref>/check-out", methods=["POST"])
@@ -99,9 +90,9 @@ def get_visit_events(ref):
 @blp.response(200, VisitSchema)
 def post_check_out(args, ref):
     """Check out of an open visit; repeating the same check-out is harmless."""
-    actor, when = current_user(), client_time()
-    return shown(once_more_if_raced(
-        lambda: services.check_out(actor, services.load_visit(actor, ref), args, when)))
+    actor = current_user()
+    return shown(services.check_out(actor, services.load_visit(actor, ref), args, client_time(),
+                                    now=clock.now()))
 
 
 @blp.route("/visits/<visit_ref:ref>/explain", methods=["POST"])
@@ -110,8 +101,8 @@ def post_check_out(args, ref):
 def post_explain(args, ref):
     """Add an explanation to one's own flagged visit."""
     actor = current_user()
-    return shown(once_more_if_raced(
-        lambda: services.explain(actor, services.load_visit(actor, ref), args["note"])))
+    return shown(services.explain(actor, services.load_visit(actor, ref), args["note"],
+                                  now=clock.now()))
 
 
 @blp.route("/visits/<visit_ref:ref>/withdraw", methods=["POST"])
@@ -119,8 +110,7 @@ def post_explain(args, ref):
 def post_withdraw(ref):
     """Withdraw one's own open or pending visit."""
     actor = current_user()
-    return shown(once_more_if_raced(
-        lambda: services.withdraw(actor, services.load_visit(actor, ref))))
+    return shown(services.withdraw(actor, services.load_visit(actor, ref), now=clock.now()))
 
 
 @blp.route("/visits/<visit_ref:ref>/village", methods=["POST"])
@@ -129,8 +119,8 @@ def post_withdraw(ref):
 def post_change_village(args, ref):
     """Change the village of one's own open visit."""
     actor = current_user()
-    return shown(once_more_if_raced(lambda: services.change_village(
-        actor, services.load_visit(actor, ref), args["village_code"])))
+    return shown(services.change_village(actor, services.load_visit(actor, ref),
+                                         args["village_code"], now=clock.now()))
 
 
 @blp.route("/visits/<visit_ref:ref>/review", methods=["POST"])
@@ -139,8 +129,8 @@ def post_change_village(args, ref):
 def post_review(args, ref):
     """Approve, reject or reopen a visit (supervisor in scope; comment for reject/reopen)."""
     actor = current_user()
-    return shown(once_more_if_raced(lambda: services.review(
-        actor, services.load_visit(actor, ref), args["decision"], args.get("comment"))))
+    return shown(services.review(actor, services.load_visit(actor, ref), args["decision"],
+                                 args.get("comment"), now=clock.now()))
 
 
 @blp.route("/visits/review", methods=["POST"])
@@ -150,6 +140,6 @@ def post_review(args, ref):
 def post_bulk_review(args):
     """Decide several visits at once: all of them or, when one cannot be decided, none."""
     actor = current_user()
-    visits = once_more_if_raced(lambda: services.review_many(
-        actor, args["ids"], args["decision"], args.get("comment")))
+    visits = services.review_many(actor, args["ids"], args["decision"], args.get("comment"),
+                                  now=clock.now())
     return {"visits": [shown(v) for v in visits]}

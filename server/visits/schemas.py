@@ -1,4 +1,6 @@
 """Request and response shapes for visits."""
+from __future__ import annotations
+
 from marshmallow import Schema, fields, validate
 
 from ..schemas import (
@@ -76,6 +78,44 @@ class VisitQuerySchema(Schema):
     to = Day()
 
 
+class ShownVisit:
+    """A visit as one reader is shown it (what ``VisitSchema`` dumps): all it holds, but its raw
+    coordinates only for a reader who may see them. A secretary sees colleagues' distances and
+    flags, not where they stood (``policy.can_see_coordinates``; API.md "Who may do what")."""
+
+    def __init__(self, visit, coordinates: bool):
+        self.visit, self.coordinates = visit, coordinates
+
+    def __getattr__(self, name):
+        return getattr(self.visit, name)
+
+    @property
+    def check_in(self) -> VisitEnd:
+        return VisitEnd(self, "check_in")
+
+    @property
+    def check_out(self) -> VisitEnd | None:
+        return VisitEnd(self, "check_out") if self.visit.check_out_at is not None else None
+
+
+class VisitEnd:
+    """One end of a shown visit, its check-in or its check-out, as ``FixSchema`` dumps it: the
+    visit's ``check_in_*`` or ``check_out_*`` columns. A check-in is never typed in, so it has
+    no ``manual`` and its answer no such key."""
+
+    def __init__(self, shown: ShownVisit, end: str):
+        self._shown, self._end = shown, end
+
+    def __getattr__(self, name):
+        return getattr(self._shown.visit, f"{self._end}_{name}")
+
+    @property
+    def location(self) -> dict | None:
+        if self.lat is None or not self._shown.coordinates:
+            return None
+        return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m}
+
+
 class FixSchema(Schema):
     at = LocalDateTime()
     at_original = LocalDateTime(allow_none=True)
@@ -85,12 +125,14 @@ class FixSchema(Schema):
 
 
 class VisitSchema(Schema):
+    """A visit as API.md returns it; dumps a ``ShownVisit``."""
+
     id = fields.Integer()
     client_id = fields.String()
     user_id = fields.Integer()
-    user_name = fields.String()
-    village_code = fields.String()
-    village_name = fields.String()
+    user_name = fields.String(attribute="user.name")
+    village_code = fields.String(attribute="village.code")
+    village_name = fields.String(attribute="village.name")
     activity = fields.String(allow_none=True)
     check_in = fields.Nested(FixSchema)
     check_out = fields.Nested(FixSchema, allow_none=True)
@@ -106,10 +148,13 @@ class VisitSchema(Schema):
 
 
 class VisitEventSchema(Schema):
+    """One entry of a visit's audit trail; dumps a ``VisitEvent`` (the server's own entries
+    have no actor: ``actor_id`` and ``actor_name`` are null)."""
+
     id = fields.Integer()
     at = LocalDateTime()
     actor_id = fields.Integer(allow_none=True)
-    actor_name = fields.String(allow_none=True)
+    actor_name = fields.String(attribute="actor.name", allow_none=True, dump_default=None)
     action = fields.String()
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)

@@ -1,4 +1,10 @@
-"""Recording visits and deciding on them: RULES.md §1 on top of the database."""
+"""Recording visits and deciding on them: docs/rules.md §1 on top of the database.
+
+Every write service takes its inputs explicitly (the actor, the data, the time ``now`` and
+the rule book ``book``; both default to the clock's time and the actor's county's book) and
+runs in one order: load → check access → act. It reads no request and no app setting, and
+it only flushes: the request's commit point commits (docs/decisions.md, "One commit point").
+"""
 from __future__ import annotations
 
 import uuid
@@ -8,11 +14,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import policy
+from .. import clock, policy
 from ..auth.models import User
 from ..clock import local_day_bounds
 from ..compliance.rulebook import Rulebook
-from ..db_types import utcnow
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..fingerprint import fingerprint
@@ -67,8 +72,9 @@ def _check_time(at: datetime, now: datetime, book: Rulebook, field: str) -> None
 
 
 def _event(visit: Visit, actor: User | None, action: str, before: str | None = None,
-           changes: dict | None = None, comment: str | None = None) -> None:
-    db.session.add(VisitEvent(visit=visit, actor_id=actor.id if actor else None, at=utcnow(),
+           changes: dict | None = None, comment: str | None = None, *, at: datetime) -> None:
+    """Add an entry to the visit's audit trail (docs/rules.md §1: every step is audited)."""
+    db.session.add(VisitEvent(visit=visit, actor_id=actor.id if actor else None, at=at,
                               action=action, from_status=before, to_status=visit.status,
                               changes=changes or {}, comment=comment))
 
@@ -131,8 +137,9 @@ def _settle_status(visit: Visit, book: Rulebook) -> None:
         visit.status = F.closed_status(visit.flags, book)
 
 
-def reevaluate_successor(visit: Visit, book: Rulebook) -> None:
-    """An earlier visit arrived late: re-check the next visit's travel (unless reviewed)."""
+def reevaluate_successor(visit: Visit, book: Rulebook, *, now: datetime | None = None) -> None:
+    """An earlier visit arrived late: re-check the next visit's travel (unless reviewed;
+    docs/rules.md §1, ``impossible_travel``; docs/decisions.md, "Visits")."""
     after = successor(visit)
     if after is None or after.reviewed_at is not None or after.status == "withdrawn":
         return
@@ -145,7 +152,8 @@ def reevaluate_successor(visit: Visit, book: Rulebook) -> None:
     after.flags = new_flags
     _settle_status(after, book)
     _event(after, None, "reevaluated", before_status,
-           {"flags": [old_flags, new_flags], "because_of_visit": visit.id})
+           {"flags": [old_flags, new_flags], "because_of_visit": visit.id},
+           at=now or clock.now())
 
 
 # --- creating and closing -----------------------------------------------------------------
@@ -202,16 +210,21 @@ def _check_out_request(part: dict, data: dict) -> dict:
     return {**part, "households": data.get("households"), "note": data.get("note")}
 
 
-def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple[Visit, bool]:
-    """Record a check-in (or a whole visit); return it and whether it is new.
+def create_visit(actor: User, data: dict, client_time: datetime | None, *,
+                 now: datetime | None = None, book: Rulebook | None = None) -> tuple[Visit, bool]:
+    """Record a check-in (or a whole visit) of the actor's own; return it and whether it is new
+    (docs/rules.md §1; a replay of the same ``client_id`` is answered as it was, API.md
+    "Idempotency").
 
-    Raises Conflict when the client_id was used for a different request or another visit
-    is open, InvalidInput for bad times, an unknown village or one outside the township.
+    Raises Forbidden unless the actor keeps village visits, Conflict when the client_id was
+    used for a different request or another visit is open, InvalidInput for bad times, an
+    unknown village or one outside the township.
     """
-    book = rulebook_for(actor)
+    policy.ensure(policy.can_keep_own_visits(actor, actor))
+    now = now or clock.now()
+    book = book or rulebook_for(actor)
     digest = fingerprint(data)
     client_id = str(data["client_id"])
-    now = utcnow()
     offset = clock_offset(client_time, now, book)
     check_in_at = data["check_in"]["at"] + offset
     village, known = arrival(actor.id, client_id, check_in_at, data["village_code"])
@@ -251,7 +264,8 @@ def create_visit(actor: User, data: dict, client_time: datetime | None) -> tuple
     visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
     visit.flags = F.active(found, book)
     _settle_status(visit, book)
-    return _insert(actor, lambda: _write_whole(actor, visit, offset, book), digest, client_id)
+    return _insert(actor, lambda: _write_whole(actor, visit, offset, book, now), digest,
+                   client_id)
 
 
 def _refuse_if_open(user_id: int) -> None:
@@ -285,19 +299,22 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta) 
     return visit
 
 
-def _write_whole(actor: User, visit: Visit, offset: timedelta, book: Rulebook) -> Visit:
+def _write_whole(actor: User, visit: Visit, offset: timedelta, book: Rulebook,
+                 now: datetime) -> Visit:
     """Write a whole visit through the session, where the credit upkeep sees it; a visit
     arriving late may change the travel check of the person's next one."""
     db.session.add(visit)
-    _event(visit, actor, "created", None, _offset_changes(offset))
+    _event(visit, actor, "created", None, _offset_changes(offset), at=now)
     db.session.flush()
-    reevaluate_successor(visit, book)
+    reevaluate_successor(visit, book, now=now)
     return visit
 
 
 def _insert(actor: User, write, digest: str, client_id: str) -> tuple[Visit, bool]:
-    """Run ``write`` and commit, letting the database settle races: a lost race returns the
-    winner, or refuses as the open visit the winner made."""
+    """Run ``write``, which stores the visit at once (a Core INSERT, or a flush), letting the
+    database settle races: a lost race returns the winner, or refuses as the open visit the
+    winner made. Losing one leaves nothing of this request to keep, so the unit of work is
+    rolled back to read the winner; the request's commit point commits the rest."""
     try:
         visit = write()
     except IntegrityError:
@@ -307,12 +324,13 @@ def _insert(actor: User, write, digest: str, client_id: str) -> tuple[Visit, boo
             return _replay(existing, digest), False
         _refuse_if_open(actor.id)
         raise
-    fastpath.commit_keeping_loaded()
     return visit, True
 
 
-def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | None) -> Visit:
-    """Close an open visit; the same check-out again is a no-op, a different one a Conflict."""
+def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | None, *,
+              now: datetime | None = None, book: Rulebook | None = None) -> Visit:
+    """Close the actor's own open visit (docs/rules.md §1); the same check-out again is a no-op,
+    a different one a Conflict."""
     policy.ensure(policy.can_keep_own_visits(actor, visit.user))
     digest = fingerprint(_check_out_request(data, data))
     if visit.check_out_at is not None:
@@ -321,8 +339,8 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
         raise Conflict("visit_closed")
     if visit.status != "open":
         raise Conflict("visit_not_open")
-    book = rulebook_for(actor)
-    now = utcnow()
+    now = now or clock.now()
+    book = book or rulebook_for(actor)
     offset = clock_offset(client_time, now, book)
     found = _apply_check_out(visit, visit.village, data, offset, now, book)
     if offset:
@@ -334,45 +352,48 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     visit.check_out_digest = digest
     visit.flags = F.active(set(visit.flags) | found, book)
     _settle_status(visit, book)
-    _event(visit, actor, "checked_out", "open", _offset_changes(offset))
-    reevaluate_successor(visit, book)
-    fastpath.commit_keeping_loaded()
+    _event(visit, actor, "checked_out", "open", _offset_changes(offset), at=now)
+    reevaluate_successor(visit, book, now=now)
     return visit
 
 
 # --- the person's corrections ---------------------------------------------------------------
 
-def explain(actor: User, visit: Visit, note: str) -> Visit:
-    """Add the person's explanation to a flagged visit."""
+def explain(actor: User, visit: Visit, note: str, *, now: datetime | None = None) -> Visit:
+    """Add the person's explanation to their own flagged visit (docs/rules.md §1)."""
     policy.ensure(policy.can_keep_own_visits(actor, visit.user))
     if not visit.flags:
         raise Conflict("not_flagged")
     old = visit.explanation
     visit.explanation = note.strip()
-    _event(visit, actor, "explained", visit.status, {"explanation": [old, visit.explanation]})
-    db.session.commit()
+    _event(visit, actor, "explained", visit.status, {"explanation": [old, visit.explanation]},
+           at=now or clock.now())
     return visit
 
 
-def withdraw(actor: User, visit: Visit) -> Visit:
-    """Withdraw an accidental check-in or a pending visit; it never counts."""
+def withdraw(actor: User, visit: Visit, *, now: datetime | None = None,
+             book: Rulebook | None = None) -> Visit:
+    """Withdraw one's own accidental check-in or pending visit; it never counts (docs/rules.md
+    §1). The visit after it may then travel from another one (``reevaluate_successor``)."""
     policy.ensure(policy.can_keep_own_visits(actor, visit.user))
     if visit.status == "withdrawn":
         return visit
     if visit.status not in ("open", "pending_review"):
         raise Conflict("cannot_withdraw")
+    now = now or clock.now()
     before = visit.status
     visit.status = "withdrawn"
-    _event(visit, actor, "withdrawn", before)
+    _event(visit, actor, "withdrawn", before, at=now)
     if visit.check_out_at is not None:
         db.session.flush()
-        reevaluate_successor(visit, rulebook_for(actor))
-    db.session.commit()
+        reevaluate_successor(visit, book or rulebook_for(actor), now=now)
     return visit
 
 
-def change_village(actor: User, visit: Visit, code: str) -> Visit:
-    """Move an open visit to another village of the township; check-in flags are redone."""
+def change_village(actor: User, visit: Visit, code: str, *, now: datetime | None = None,
+                   book: Rulebook | None = None) -> Visit:
+    """Move one's own open visit to another village of the township; check-in flags are redone
+    (docs/rules.md §1)."""
     policy.ensure(policy.can_keep_own_visits(actor, visit.user))
     if visit.status != "open":
         raise Conflict("visit_not_open")
@@ -380,7 +401,7 @@ def change_village(actor: User, visit: Visit, code: str) -> Visit:
     _check_township(actor, village.township_id, code)
     if village.id == visit.village_id:
         return visit
-    book = rulebook_for(actor)
+    book = book or rulebook_for(actor)
     old_code, old_flags = visit.village.code, visit.flags
     point = None if visit.check_in_lat is None else F.Point(
         visit.check_in_lat, visit.check_in_lon, visit.check_in_accuracy_m)
@@ -390,22 +411,23 @@ def change_village(actor: User, visit: Visit, code: str) -> Visit:
     visit.flags = F.active(kept | F.location_flags(point, visit.check_in_distance_m,
                                                   village.radius_m, book), book)
     _event(visit, actor, "village_changed", "open",
-           {"village_code": [old_code, village.code], "flags": [old_flags, visit.flags]})
-    db.session.commit()
+           {"village_code": [old_code, village.code], "flags": [old_flags, visit.flags]},
+           at=now or clock.now())
     return visit
 
 
 # --- supervisors' decisions -----------------------------------------------------------------
 
-def _decide(actor: User, visit: Visit, decision: str, comment: str | None) -> None:
+def _decide(actor: User, visit: Visit, decision: str, comment: str | None,
+            now: datetime) -> None:
     starts, target = REVIEW_MOVES[decision]
     if visit.status not in starts:
         raise Conflict("cannot_review", errors={"id": [str(visit.id)]}, state=visit.status)
     before = visit.status
     visit.status = target
-    visit.reviewed_at, visit.reviewed_by_id = utcnow(), actor.id
+    visit.reviewed_at, visit.reviewed_by_id = now, actor.id
     visit.review_comment = comment
-    _event(visit, actor, decision, before, comment=comment)
+    _event(visit, actor, decision, before, comment=comment, at=now)
 
 
 def _check_comment(decision: str, comment: str | None) -> None:
@@ -413,24 +435,27 @@ def _check_comment(decision: str, comment: str | None) -> None:
         raise InvalidInput("comment_required", errors={"comment": ["required"]})
 
 
-def review(actor: User, visit: Visit, decision: str, comment: str | None) -> Visit:
-    """Approve, reject or reopen one visit (supervisor in scope)."""
+def review(actor: User, visit: Visit, decision: str, comment: str | None, *,
+           now: datetime | None = None) -> Visit:
+    """Approve, reject or reopen one visit (a supervisor in scope; docs/rules.md §1,
+    "Statuses")."""
     policy.ensure(policy.can_review(actor, visit.user))
     _check_comment(decision, comment)
-    _decide(actor, visit, decision, comment)
-    db.session.commit()
+    _decide(actor, visit, decision, comment, now or clock.now())
     return visit
 
 
-def review_many(actor: User, ids: list[int], decision: str, comment: str | None) -> list[Visit]:
-    """Decide several visits at once: all of them, or none when any cannot be decided."""
+def review_many(actor: User, ids: list[int], decision: str, comment: str | None, *,
+                now: datetime | None = None) -> list[Visit]:
+    """Decide several visits at once: all of them, or none when any cannot be decided
+    (docs/decisions.md, "Visits": bulk review is all or none; the refusal rolls back)."""
     visits = [load_visit(actor, str(i)) for i in dict.fromkeys(ids)]
     for visit in visits:
         policy.ensure(policy.can_review(actor, visit.user))
     _check_comment(decision, comment)
+    now = now or clock.now()
     for visit in visits:
-        _decide(actor, visit, decision, comment)
-    db.session.commit()
+        _decide(actor, visit, decision, comment, now)
     return visits
 
 
@@ -475,32 +500,3 @@ def visit_events(visit: Visit) -> list[VisitEvent]:
     return db.session.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)
                               .options(selectinload(VisitEvent.actor))
                               .order_by(VisitEvent.at, VisitEvent.id)).all()
-
-
-def visit_dict(visit: Visit, show_coordinates: bool) -> dict:
-    """The visit as API.md returns it; raw coordinates only for those who may see them."""
-    def location(lat, lon, accuracy):
-        if lat is None or not show_coordinates:
-            return None
-        return {"lat": lat, "lon": lon, "accuracy_m": accuracy}
-
-    check_out = None
-    if visit.check_out_at is not None:
-        check_out = {"at": visit.check_out_at, "at_original": visit.check_out_at_original,
-                     "location": location(visit.check_out_lat, visit.check_out_lon,
-                                          visit.check_out_accuracy_m),
-                     "distance_m": visit.check_out_distance_m, "manual": visit.check_out_manual}
-    return {
-        "id": visit.id, "client_id": visit.client_id, "user_id": visit.user_id,
-        "user_name": visit.user.name, "village_code": visit.village.code,
-        "village_name": visit.village.name, "activity": visit.activity,
-        "check_in": {"at": visit.check_in_at, "at_original": visit.check_in_at_original,
-                     "location": location(visit.check_in_lat, visit.check_in_lon,
-                                          visit.check_in_accuracy_m),
-                     "distance_m": visit.check_in_distance_m},
-        "check_out": check_out, "status": visit.status, "flags": list(visit.flags),
-        "distance_m": visit.distance_m, "counts": visit.counts, "households": visit.households,
-        "note": visit.note, "explanation": visit.explanation,
-        "review_comment": visit.review_comment, "received_at": visit.received_at,
-    }
-
