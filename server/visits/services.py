@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +23,7 @@ from ..extensions import db
 from ..fingerprint import fingerprint
 from ..org.models import Village
 from ..org.services import find_village, to_wgs84, unknown_village
+from ..progress import credits
 from ..rulebooks import rulebook_for
 from ..schemas import FIRST_DAY, LAST_DAY, SERVICE_YEARS
 from . import fastpath
@@ -258,14 +259,14 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
         values["updated_at"] = now  # a new visit was last changed when it was received
         return _insert(actor, lambda: _write_open(actor, village, values, offset), digest,
                        client_id)
-    village = fastpath.attach(village)  # the session writes this visit
-    visit = Visit(**values, user=actor, village=village)
-    found |= _apply_check_out(visit, village, data["check_out"], offset, now, book)
-    visit.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
-    visit.flags = F.active(found, book)
-    _settle_status(visit, book)
-    return _insert(actor, lambda: _write_whole(actor, visit, offset, book, now), digest,
-                   client_id)
+    draft = Visit(**values)  # transient, in no session: only its columns are written
+    found |= _apply_check_out(draft, village, data["check_out"], offset, now, book)
+    draft.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
+    draft.flags = F.active(found, book)
+    _settle_status(draft, book)
+    draft.updated_at = now
+    return _insert(actor, lambda: _write_whole(actor, village, draft, offset, book, now),
+                   digest, client_id)
 
 
 def _refuse_if_open(user_id: int) -> None:
@@ -287,9 +288,9 @@ def _offset_changes(offset: timedelta) -> dict:
 def _write_open(actor: User, village: Village, values: dict, offset: timedelta) -> Visit:
     """Write an open check-in, what the phone sends on arrival, and its "created" event.
 
-    It changes no credit, so it takes the fast path: the rows a flush would store, at a
-    fraction of its cost. The visit shown and its village are detached: they hold every
-    column, but load no relationship beyond ``user`` and ``village``.
+    Like a whole visit, it takes the fast path: the rows a flush would store, at a fraction of
+    its cost. The visit shown and its village are detached: they hold every column, but load
+    no relationship beyond ``user`` and ``village``.
     """
     visit = fastpath.insert_visit(values, user=actor, village=village)
     fastpath.insert_event({
@@ -299,13 +300,15 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta) 
     return visit
 
 
-def _write_whole(actor: User, visit: Visit, offset: timedelta, book: Rulebook,
-                 now: datetime) -> Visit:
-    """Write a whole visit through the session, where the credit upkeep sees it; a visit
-    arriving late may change the travel check of the person's next one."""
-    db.session.add(visit)
-    _event(visit, actor, "created", None, _offset_changes(offset), at=now)
-    db.session.flush()
+def _write_whole(actor: User, village: Village, draft: Visit, offset: timedelta,
+                 book: Rulebook, now: datetime) -> Visit:
+    """Write a whole visit (a phone's sync of an offline visit, a late entry) as an open one
+    is written; its dates' credits are noted for the commit to bring up to date, which the
+    flush of the ORM would have noted; and a visit arriving late may change the travel check
+    of the person's next one."""
+    values = {key: value for key, value in inspect(draft).dict.items() if key[0] != "_"}
+    visit = _write_open(actor, village, values, offset)
+    credits.note_stay(db.session(), actor.id, visit.check_in_at, visit.check_out_at)
     reevaluate_successor(visit, book, now=now)
     return visit
 
