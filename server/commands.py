@@ -13,19 +13,20 @@ from sqlalchemy import inspect, select
 
 from .errors import ApiError
 from .extensions import db
+from .field_messages import localize_errors
 from .messages import message
 
 
 def _fail(exc: ApiError) -> None:
     """Print an API refusal the way the API would say it, and exit non-zero."""
-    click.echo(f"error: {message(exc.code, **exc.params)}", err=True)
-    for field, problems in (exc.errors or {}).items():
+    click.echo(f"错误：{message(exc.code, **exc.params)}", err=True)
+    for field, problems in localize_errors(exc.errors or {}, english=False).items():
         if field == "rows":
             for p in problems:
-                click.echo(f"  row {p['row']}, column {p['column'] or '-'}: {p['message']}",
+                click.echo(f"  第 {p['row']} 行，{p['column'] or '-'} 列：{p['message']}",
                            err=True)
         else:
-            click.echo(f"  {field}: {', '.join(map(str, problems))}", err=True)
+            click.echo(f"  {field}：{'；'.join(map(str, problems))}", err=True)
     sys.exit(1)
 
 

@@ -9,7 +9,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .messages import message
+from .field_messages import localize_errors
+from .messages import message, prefers_english
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,10 @@ def status_of(exc: ApiError) -> int:
 
 def error_response(status: int, code: str, /, errors: dict | None = None,
                    headers: dict | None = None, **params):
-    """Build the JSON error response."""
+    """Build the JSON error response, its field errors in the request's language too."""
     body = {"code": code, "message": message(code, **params)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = localize_errors(errors, prefers_english())
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -27,7 +27,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "weak_password": ("密码至少 8 个字符，且不能与用户名相同。",
                       "A password needs at least 8 characters and must differ from the username."),
     "wrong_password": ("原密码不正确。", "The current password is wrong."),
-    "duplicate": ("{what} 已存在：{value}", "{what} already exists: {value}"),
+    "duplicate": ("{what}已存在：{value}", "{what} already exists: {value}"),
     "unknown_unit": ("未知单位：{code}", "Unknown unit: {code}"),
     "bad_parent": ("上级单位层级不正确：{code}", "The parent unit's level does not fit: {code}"),
     "unit_not_township": ("单位 {code} 不是乡镇。", "Unit {code} is not a township."),
@@ -48,7 +48,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "checkout_before_checkin": ("签退时间早于签到时间。", "Check-out is before check-in."),
     "time_in_future": ("时间晚于当前时间超过 5 分钟。", "A time is more than 5 minutes in the future."),
     "time_without_offset": ("时间必须带时区偏移。", "A time must carry a UTC offset."),
-    "invalid_client_time": ("X-Client-Time 不是带时区的 ISO 8601 时间。",
+    "invalid_client_time": ("X-Client-Time 须为带时区偏移的时间，如 2026-03-01T08:30:00+08:00。",
                             "X-Client-Time is not an ISO 8601 time with an offset."),
     "visit_closed": ("该走访已签退，签退信息不同。",
                      "This visit is already checked out with a different check-out."),
@@ -66,9 +66,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "as_of_future": ("as_of 不能晚于今天。", "as_of cannot be after today."),
     "as_of_outside_year": ("as_of 不在所选年度内。", "as_of is outside the requested year."),
     "calendar_invalid": ("日历文件有误，未导入。", "The calendar file has errors; nothing was loaded."),
-    "csv_invalid": ("CSV 有 {count} 处错误，未导入任何行。",
+    "csv_invalid": ("文件有 {count} 处错误，未导入任何行。",
                     "The CSV has {count} errors; no row was imported."),
 }
+
+
+# Parameters that are words of ours rather than the client's data (``what`` was duplicated, a
+# visit's ``state``): said in the message's language too.
+WORDS: dict[str, tuple[str, str]] = {
+    "unit": ("单位", "A unit"), "village": ("村", "A village"), "username": ("用户名", "The username"),
+    "open": ("未签退", "open"), "verified": ("已核验", "verified"),
+    "pending_review": ("待审核", "pending review"), "approved": ("已通过", "approved"),
+    "rejected": ("已驳回", "rejected"), "withdrawn": ("已撤回", "withdrawn"),
+}
+WORDED_PARAMS = ("what", "state")
 
 
 def prefers_english() -> bool:
@@ -82,7 +93,11 @@ def prefers_english() -> bool:
 def message(code: str, /, **params) -> str:
     """Return the readable message for ``code`` in the request's language."""
     zh, en = MESSAGES.get(code, MESSAGES["bad_request"])
-    template = en if prefers_english() else zh
+    english = prefers_english()
+    template = en if english else zh
+    for name in WORDED_PARAMS:
+        if params.get(name) in WORDS:
+            params[name] = WORDS[params[name]][english]
     try:
         return template.format(**params)
     except (KeyError, IndexError):

@@ -30,7 +30,7 @@ import csv
 import io
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from marshmallow import Schema, ValidationError
@@ -45,7 +45,8 @@ from ..auth.usernames import username_key
 from ..db_types import utcnow
 from ..errors import ApiError, Conflict, InvalidInput
 from ..extensions import db
-from ..messages import message
+from ..field_messages import localize
+from ..messages import message, prefers_english
 from .models import LinkedVillage, Unit, Village
 from .schemas import UserCreateSchema, VillageCreateSchema
 from .services import check_found_unit, check_role_unit, ensure_may_place, to_wgs84, unknown_village
@@ -79,6 +80,14 @@ class CsvInvalid(InvalidInput):
         problems = sorted(problems, key=lambda p: p["row"])  # stable: a row's errors in order
         super().__init__("csv_invalid", errors={"rows": problems}, count=len(problems))
         self.problems = problems
+
+
+def row_error(row_no: int, column: str, *problems: str) -> dict:
+    """A row's error, its problems worded in the request's language (``field_messages``): a
+    job's rows are worded when it runs, in the language of the request that started it."""
+    english = prefers_english()
+    return {"row": row_no, "column": column,
+            "message": ("; " if english else "；").join(localize(p, english) for p in problems)}
 
 
 # --- 1. read ----------------------------------------------------------------------------------
@@ -127,24 +136,21 @@ def read_table(text: str, kind: str) -> Table:
             if not values:
                 continue
             if len(values) > width:
-                table.problems.append({"row": row_no, "column": "", "message":
-                                       f"more fields than the header ({len(values)} > {width})"})
+                table.problems.append(row_error(
+                    row_no, "", f"more fields than the header ({len(values)} > {width})"))
             table.rows.append((row_no, values))
             if len(table.rows) > MAX_ROWS:
-                raise CsvInvalid([{"row": row_no, "column": "",
-                                   "message": f"too many rows (at most {MAX_ROWS:,})"}])
+                raise CsvInvalid([row_error(row_no, "", f"too many rows (at most {MAX_ROWS:,})")])
     except csv.Error as exc:  # e.g. a field longer than the csv module takes, or U+0000
-        raise CsvInvalid([{"row": row_no + 1, "column": "", "message": str(exc)}]) from None
+        raise CsvInvalid([row_error(row_no + 1, "", str(exc))]) from None
     return table
 
 
 def check_header(header: list[str], required: tuple[str, ...], known: tuple[str, ...]) -> None:
     """Raise CsvInvalid naming every missing, unknown or repeated column (as row 1 errors)."""
-    errors = [{"row": 1, "column": c, "message": "missing column"}
-              for c in required if c not in header]
-    errors += [{"row": 1, "column": c, "message": "unknown column"}
-               for c in header if c not in known]
-    errors += [{"row": 1, "column": c, "message": f"column given {header.count(c)} times"}
+    errors = [row_error(1, c, "missing column") for c in required if c not in header]
+    errors += [row_error(1, c, "unknown column") for c in header if c not in known]
+    errors += [row_error(1, c, f"column given {header.count(c)} times")
                for c in dict.fromkeys(header) if header.count(c) > 1]
     if errors:
         raise CsvInvalid(errors)
@@ -188,15 +194,25 @@ def _add_problem(problems: list[dict], row_no: int, exc: ApiError) -> None:
         problems.append({"row": row_no, "column": column.split(".")[0], "message": text})
 
 
+def _field_texts(messages, english: bool, prefix: str = "") -> Iterator[str]:
+    """A field's messages as texts in the chosen language, a nested one's after its key."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _field_texts(value, english, f"{prefix}{key}{': ' if english else '：'}")
+    elif isinstance(messages, list):
+        for value in messages:
+            yield from _field_texts(value, english, prefix)
+    else:
+        yield prefix + localize(str(messages), english)
+
+
 def _load(schema: Schema, data: dict, row_no: int, problems: list[dict]) -> dict | None:
     try:
         return schema.load(data)
     except ValidationError as exc:
+        english = prefers_english()
         for column, messages in exc.normalized_messages().items():
-            if isinstance(messages, dict):  # a nested field's messages
-                messages = [f"{k}: {v}" for k, v in messages.items()]
-            problems.append({"row": row_no, "column": column, "message": "; ".join(
-                m if isinstance(m, str) else str(m) for m in messages)})
+            problems.append(row_error(row_no, column, *_field_texts(messages, english)))
         return None
 
 

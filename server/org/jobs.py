@@ -45,6 +45,7 @@ from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
 from ..errors import ApiError, NotFound, Throttled
 from ..extensions import db
+from ..field_messages import localize_errors
 from ..messages import message, prefers_english
 from .imports import (
     CsvInvalid,
@@ -296,7 +297,7 @@ def error_body(error: dict | None) -> dict | None:
         return {"code": code, "message": en if prefers_english() else zh}
     body = {"code": code, "message": message(code, **(error.get("params") or {}))}
     if error.get("errors"):
-        body["errors"] = error["errors"]
+        body["errors"] = localize_errors(error["errors"], prefers_english())
     return body
 
 

@@ -234,11 +234,11 @@ def list_users(actor: User, unit_code: str | None = None, role: str | None = Non
 
 def check_role_unit(role: str, unit: Unit | None) -> None:
     """Cadres and secretaries belong to a township; supervisors to some unit."""
-    if role in FIELD_ROLES and (unit is None or unit.level != "township"):
-        raise InvalidInput("unit_not_township", errors={"unit_code": ["township required"]},
-                           code=unit.code if unit else "")
-    if role == "supervisor" and unit is None:
+    if unit is None and role in (*FIELD_ROLES, "supervisor"):
         raise InvalidInput("unit_required", errors={"unit_code": ["required"]})
+    if role in FIELD_ROLES and unit.level != "township":
+        raise InvalidInput("unit_not_township", errors={"unit_code": ["township required"]},
+                           code=unit.code)
 
 
 def ensure_may_place(actor: User | None, unit: Unit | None) -> None:

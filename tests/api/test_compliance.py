@@ -279,7 +279,7 @@ def test_a_bad_calendar_file_loads_nothing_and_names_the_line(client, org, runne
     path.write_text("2027-01-01,holiday\n2027-02-30,workday\n", encoding="utf-8")
     result = runner.invoke(args=["load-calendar", "2027", str(path)])
     assert result.exit_code != 0
-    assert "row 2, column date" in result.output
+    assert "第 2 行，date 列：" in result.output
 
 
 # --- kept credits equal a recomputation ---------------------------------------------------------

@@ -36,6 +36,7 @@ from server.auth.passwords import hash_password
 from server.auth.services import issue_token, user_for_token
 from server.auth.usernames import UsernameInvalid, clean_username
 from server.extensions import db
+from server.field_messages import localize
 from server.org.imports import USER_COLUMNS, VILLAGE_COLUMNS
 from server.schemas import BLANK, SERVICE_YEARS, TEXT_REFUSED
 from server.visits.models import Visit
@@ -221,10 +222,12 @@ def _username_refusal(raw: str) -> str:
 # which the document gives only in words; what text may hold — no control characters, bidi
 # overrides or lone surrogates, not blank once trimmed — and what a username may be, both
 # judged after Unicode normalisation): the only reasons a schema-valid request may get the
-# generic "invalid_input" 422.
-RULES_OPENAPI_CANNOT_STATE = {"lat and lon change together", "must not be before active_from",
-                              SERVICE_YEARS, TEXT_REFUSED, BLANK,
-                              *map(_username_refusal, ("x", "a b", "c\u0430dre"))}
+# generic "invalid_input" 422. Cases ask for English (``ENGLISH``), so they are named here as
+# the English answer words them.
+ENGLISH = {"Accept-Language": "en"}
+RULES_OPENAPI_CANNOT_STATE = {localize(rule, english=True) for rule in (
+    "lat and lon change together", "must not be before active_from", SERVICE_YEARS,
+    TEXT_REFUSED, BLANK, *map(_username_refusal, ("x", "a b", "c\u0430dre")))}
 
 
 def refused_only_by_a_rule(ctx, response, case):
@@ -259,7 +262,7 @@ def test_every_operation_answers_as_documented_for_every_role(case, world, actor
     credentials = {}
     if (case.headers or {}).get("Authorization") == f"Bearer {PLACEHOLDER}":
         credentials["Authorization"] = f"Bearer {actor()}"  # the case keeps its placeholder
-    case.call_and_validate(app=world[0], headers=credentials,
+    case.call_and_validate(app=world[0], headers={**ENGLISH, **credentials},
                            additional_checks=[refused_only_by_a_rule])
 
 

@@ -342,8 +342,11 @@ def test_an_out_of_scope_unit_code_answers_as_an_unknown_one(client, org):
     county_elsewhere = place(org.other_county.code)  # exists, out of scope, not a township
     town_elsewhere = place(org.other_town.code)      # exists, out of scope, a township
     unknown = place("999999999")
-    assert county_elsewhere == town_elsewhere == unknown == (
-        403, "out_of_scope", {"unit_code": ["out of scope"]})
+    assert county_elsewhere == town_elsewhere == unknown  # word for word
+    status, code, errors = unknown
+    assert (status, code, list(errors)) == (403, "out_of_scope", ["unit_code"])
+    listed = client.get("/api/v1/users", headers=admin).get_json()
+    assert listed and not [u for u in listed if u["username"].startswith("p")]  # none stored
     village = client.post("/api/v1/villages", json={
         "code": "341123100299", "name": "新村", "township_code": org.other_county.code,
         "lat": 32.3, "lon": 118.3}, headers=admin)

@@ -232,7 +232,7 @@ def test_a_row_with_more_fields_than_the_header_is_that_rows_error(client, org, 
     body = response.get_json() if response.status_code == 422 else \
         wait_for(client, admin, response.headers["Location"])["error"]
     assert [(e["row"], e["column"]) for e in body["errors"]["rows"]] == [(3, "")]
-    assert "more fields than the header" in body["errors"]["rows"][0]["message"]
+    assert body["errors"]["rows"][0]["message"] == "字段数多于表头（6 > 5）。"
     assert village_count() == before
 
 
@@ -246,7 +246,7 @@ def test_a_repeated_header_column_is_a_row_1_error_naming_it(client, org, admin,
     assert response.status_code == 422        # at once, whatever the size
     errors = response.get_json()["errors"]["rows"]
     assert [(e["row"], e["column"]) for e in errors] == [(1, column)]
-    assert "2 times" in errors[0]["message"]
+    assert errors[0]["message"] == "该列出现了 2 次。"
 
 
 def test_numbers_are_read_as_numbers_and_text_is_refused_as_the_api_would(client, org, admin):

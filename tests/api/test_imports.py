@@ -20,7 +20,7 @@ from server.org.models import Village
 from tests.conftest import token_for
 
 TRANSPORTS = ["multipart", "raw", "cli"]
-CLI_ERROR = re.compile(r"row (\d+), column ([^:]+):")
+CLI_ERROR = re.compile(r"第 (\d+) 行，(\S+) 列：")
 CLI_PASSWORD = re.compile(r"^\s+(\S+)\t(\S+)$", re.MULTILINE)
 
 
