@@ -27,7 +27,7 @@ const TABS = [
   { route: 'console/review', label: 'tab_review', icon: 'visits', roles: ['supervisor'] },
   { route: 'console/reports', label: 'tab_reports', icon: 'reports', roles: ['supervisor', 'admin'] },
   { route: 'console/absences', label: 'tab_absences', icon: 'visits', roles: ['supervisor', 'admin'] },
-  { route: 'console/admin', label: 'tab_admin', icon: 'home', roles: ['admin'] },
+  { route: 'console/admin', label: 'tab_admin', icon: 'admin', roles: ['admin'] },
   { route: 'me', label: 'tab_me', view: meView },
 ];
 const HIDDEN_ROUTES = [{ route: 'outbox', view: queueView }];

@@ -2,7 +2,7 @@
 // not touched (the page queues and syncs its own writes). VERSION is a digest of the shell's
 // files, written by scripts/stamp_shell.py; a new digest means a new cache, and the old one is
 // deleted when the new worker takes over.
-const VERSION = '1971177c594a';
+const VERSION = 'f5501e4bea80';
 const CACHE = `zaicun-shell-${VERSION}`;
 const SHELL = [
   './',
@@ -17,6 +17,7 @@ const SHELL = [
   'js/api.js',
   'js/db.js',
   'js/dom.js',
+  'js/explain.js',
   'js/field.js',
   'js/format.js',
   'js/geo.js',

@@ -69,6 +69,7 @@ let draft = blank();
 const note = notice();
 const formNote = notice();
 
+const countable = (kind) => kind !== 'leave';
 const span = (a) => t('absences_span', { start: day(a.start), end: day(a.end) });
 
 export async function render(ctx) {
@@ -118,7 +119,9 @@ function item(ctx, a) {
   return h('li', { class: 'card absences-item', 'data-absence-id': a.id },
     h('div', { class: 'review-head' },
       h('strong', {}, a.user_name, ' · ', t(`kind_${a.kind}`)),
-      chip(a.status === 'approved' ? 'approved' : 'withdrawn')),
+      // entered is approved (RULES.md §4): 已登记, not a review's 审核通过
+      chip(a.status === 'approved' ? 'approved' : 'withdrawn',
+        t(a.status === 'approved' ? 'absence_recorded' : 'status_withdrawn'))),
     h('p', {}, span(a), a.counts_as_village_work ? [' · ', h('span', { class: 'tag' }, t('absences_counts'))] : null),
     a.note ? h('p', { class: 'muted' }, a.note) : null,
     a.status === 'approved'
@@ -127,12 +130,19 @@ function item(ctx, a) {
 }
 
 function entryForm(ctx, people) {
+  // 公务视同在村 is offered for training and official duty, never for leave.
+  const counts = bound(draft, 'counts_as_village_work', t('absences_counts_label'),
+    { id: 'absences-counts', type: 'checkbox' });
+  counts.hidden = !countable(draft.kind);
+  const kindField = bound(draft, 'kind', t('absences_kind'), { id: 'absences-kind', tag: 'select',
+    options: KINDS.map((k) => [k, t(`kind_${k}`)]) });
+  kindField.querySelector('select').addEventListener('change', () => { counts.hidden = !countable(draft.kind); });
   const submit = async (event) => {
     event.preventDefault();
     if (!draft.user_id) { formNote.set('error', t('absences_need_person')); return; }
     if (!draft.start || !draft.end) { formNote.set('error', t('absences_need_dates')); return; }
     const body = { user_id: Number(draft.user_id), start: draft.start, end: draft.end,
-      kind: draft.kind, counts_as_village_work: Boolean(draft.counts_as_village_work) };
+      kind: draft.kind, counts_as_village_work: countable(draft.kind) && Boolean(draft.counts_as_village_work) };
     if (draft.note.trim()) body.note = draft.note.trim();
     const res = await busy(event.submitter, () => send('POST', '/absences', body));
     if (!res.ok) { formNote.set('error', problem(res)); return; }
@@ -144,13 +154,11 @@ function entryForm(ctx, people) {
     h('h3', {}, t('absences_new')),
     personPicker('absences-form-person', people, draft.user_id, (id) => { draft.user_id = id; },
       { blank: '' }),
-    bound(draft, 'kind', t('absences_kind'), { id: 'absences-kind', tag: 'select',
-      options: KINDS.map((k) => [k, t(`kind_${k}`)]) }),
+    kindField,
     h('div', { class: 'work-pair' },
       bound(draft, 'start', t('absences_start'), { id: 'absences-start', type: 'date' }),
       bound(draft, 'end', t('absences_end'), { id: 'absences-end', type: 'date' })),
-    bound(draft, 'counts_as_village_work', t('absences_counts_label'),
-      { id: 'absences-counts', type: 'checkbox' }),
+    counts,
     bound(draft, 'note', t('absences_note'), { id: 'absences-note', tag: 'textarea', rows: 2,
       maxlength: 2000 }),
     formNote.node(),

@@ -50,6 +50,9 @@ addWords({
     admin_radius_save: '保存',
     admin_radius_saved: '{name} 的范围已改为 {n} 米，只对之后的走访生效。',
     admin_village_code: '代码',
+    admin_village_name: '村名',
+    admin_village_township: '乡镇',
+    admin_village_refused: '{name}：{problem}',
     admin_import_kind: '导入内容',
     admin_import_users: '人员（username,name,role,unit_code[,active_from][,active_until][,village_codes]）',
     admin_import_villages: '村（code,name,township_code,lat,lon[,radius_m][,crs]）',
@@ -120,6 +123,9 @@ addWords({
     admin_radius_save: 'Save',
     admin_radius_saved: 'The radius of {name} is now {n} m, for visits from now on.',
     admin_village_code: 'Code',
+    admin_village_name: 'Village',
+    admin_village_township: 'Township',
+    admin_village_refused: '{name}: {problem}',
     admin_import_kind: 'What to import',
     admin_import_users: 'Users (username,name,role,unit_code[,active_from][,active_until][,village_codes])',
     admin_import_villages: 'Villages (code,name,township_code,lat,lon[,radius_m][,crs])',
@@ -319,15 +325,16 @@ function linksEditor(u) {
 // --- villages ------------------------------------------------------------------------------------
 
 async function villages(ctx) {
-  const list = await load('/villages');
+  const [list, units] = await Promise.all([load('/villages'), load('/units')]);
+  const townships = new Map(units.map((u) => [u.code, u.name]));
   return h('table', { class: 'work-table admin-villages' },
     h('thead', {}, h('tr', {},
-      h('th', { scope: 'col' }, t('admin_village_code')), h('th', { scope: 'col' }, t('admin_name')),
-      h('th', { scope: 'col' }, t('admin_radius')))),
-    h('tbody', {}, list.map((v) => villageRow(ctx, v))));
+      h('th', { scope: 'col' }, t('admin_village_code')), h('th', { scope: 'col' }, t('admin_village_name')),
+      h('th', { scope: 'col' }, t('admin_village_township')), h('th', { scope: 'col' }, t('admin_radius')))),
+    h('tbody', {}, list.map((v) => villageRow(ctx, v, townships.get(v.township_code) || v.township_code))));
 }
 
-function villageRow(ctx, v) {
+function villageRow(ctx, v, township) {
   const note = notes.villages;
   const draft = drafts.radius;
   const id = `radius-${v.code}`;
@@ -336,13 +343,13 @@ function villageRow(ctx, v) {
     const value = Number(draft[v.code] ?? v.radius_m);
     const res = await busy(event.submitter, () => send('PATCH', `/villages/${v.code}`,
       { radius_m: Number.isInteger(value) ? value : String(draft[v.code]) }));
-    if (!res.ok) { note.set('error', `${v.name}：${problem(res)}`); return; }
+    if (!res.ok) { note.set('error', t('admin_village_refused', { name: v.name, problem: problem(res) })); return; }
     delete draft[v.code];
     note.set('ok', t('admin_radius_saved', { name: res.data.name, n: res.data.radius_m }));
     ctx.refresh();
   };
   return h('tr', { 'data-village': v.code },
-    h('td', {}, v.code), h('td', {}, v.name),
+    h('td', {}, v.code), h('td', {}, v.name), h('td', { 'data-field': 'township' }, township),
     h('td', {}, h('form', { class: 'admin-radius', onsubmit: save, novalidate: true },
       h('label', { class: 'sr-only', for: id }, `${v.name} ${t('admin_radius')}`),
       h('input', { id, type: 'number', min: 1, max: 100000, step: 1, inputmode: 'numeric',

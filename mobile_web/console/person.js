@@ -8,7 +8,7 @@ import { state } from '../js/store.js';
 import { chip, flagWords, ruleCard, title, visitSummary } from '../js/views/common.js';
 import { heatMap, monthBars, monthlyTotals } from './charts.js';
 import { visitHistory } from './history.js';
-import { asOfLine, load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
+import { load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
 
 addWords({
   'zh-CN': {
@@ -94,21 +94,34 @@ async function person(ctx) {
       t('person_back', { unit: user.unit_name }))),
     title(user.name, h('span', { class: 'muted' }, ` · ${t(`role_${user.role}`)} · ${user.unit_name}`)),
     h('div', { class: 'console-bar' }, periodControls(ctx, results.as_of), actions(ctx, user)),
-    asOfLine(results),
     h('section', { class: 'person-rules' }, h('h3', { class: 'section-title' }, t('person_rules')),
       h('div', { class: 'rule-cards' }, results.rules.map(ruleCard))),
     h('section', { class: 'card heat' },
       h('div', { class: 'rule-head' }, h('h3', {}, t('person_heat')),
         h('span', { class: 'muted heat-total' }, t('person_heat_total', { year, n: fmt.number(totals.reduce((a, b) => a + b, 0), 1) }))),
-      h('div', { class: 'chart-wrap' }, heatMap(year, shown)), legend()),
+      scrolledTo(h('div', { class: 'chart-wrap' }, heatMap(year, shown)), Number(results.as_of.slice(5, 7))),
+      legend()),
     h('section', { class: 'card bars' },
       h('div', { class: 'rule-head' }, h('h3', {}, t('person_bars')),
         h('span', { class: 'hint' }, t('person_bars_hint'))),
-      h('div', { class: 'chart-wrap' }, monthBars(year, totals, { selected: month,
-        onPick: (m) => ctx.go({ month: m }) }))),
+      scrolledTo(h('div', { class: 'chart-wrap' }, monthBars(year, totals, { selected: month,
+        onPick: (m) => ctx.go({ month: m }) })), month)),
     visitsSection(ctx, year, month, visits),
     reportsSection(reports),
     absencesSection(absences));
+}
+
+/** A chart wider than a phone opens scrolled so that `month` is in view (not on January). */
+function scrolledTo(wrap, month, tries = 20) {
+  requestAnimationFrame(() => {
+    if (!wrap.isConnected || !wrap.clientWidth) {
+      if (tries > 0) scrolledTo(wrap, month, tries - 1);
+      return;
+    }
+    const right = wrap.scrollWidth * Math.min(1, month / 12 + 0.03);
+    wrap.scrollLeft = Math.max(0, right - wrap.clientWidth);
+  });
+  return wrap;
 }
 
 /** Where the work pages take over: the review queue and absences, for those who use them. */
@@ -179,7 +192,7 @@ function absencesSection(absences) {
     h('h3', {}, t('person_absences')),
     absences.length ? h('ul', { class: 'report-list' }, absences.map((a) => h('li', { class: 'report', 'data-absence': a.id },
       h('div', { class: 'visit-head' }, h('strong', {}, t(`absence_${a.kind}`)),
-        chip(a.status === 'approved' ? 'approved' : 'withdrawn', t(`status_${a.status === 'approved' ? 'approved' : 'withdrawn'}`))),
+        chip(a.status === 'approved' ? 'approved' : 'withdrawn', t(a.status === 'approved' ? 'absence_recorded' : 'status_withdrawn'))),
       h('p', {}, fmt.dayLabel(`${a.start}T12:00:00+08:00`), ' – ', fmt.dayLabel(`${a.end}T12:00:00+08:00`),
         a.counts_as_village_work ? h('span', { class: 'muted' }, ` · ${t('person_counts_as_village')}`) : null),
       a.note ? h('p', { class: 'quote' }, a.note) : null)))

@@ -11,7 +11,6 @@ import { busy, load, notice, problem, send, subnav, when } from './work.js';
 
 addWords({
   'zh-CN': {
-    review_title: '待审核',
     review_lists: '审核列表',
     review_list_pending_review: '待审核',
     review_list_verified: '已核实',
@@ -28,6 +27,7 @@ addWords({
     review_select_all: '全选本页',
     review_selected: '已选 {n} 条',
     review_bulk_comment: '批量审核意见',
+    review_bulk_comment_hint: '驳回须填写',
     review_approve_selected: '通过所选',
     review_reject_selected: '驳回所选',
     review_pick_first: '请先勾选要审核的走访。',
@@ -54,7 +54,6 @@ addWords({
     review_next: '下一页',
   },
   en: {
-    review_title: 'Review',
     review_lists: 'Review lists',
     review_list_pending_review: 'Pending review',
     review_list_verified: 'Verified',
@@ -71,6 +70,7 @@ addWords({
     review_select_all: 'Select all on this page',
     review_selected: '{n} selected',
     review_bulk_comment: 'Comment for the selected',
+    review_bulk_comment_hint: 'needed to reject',
     review_approve_selected: 'Approve selected',
     review_reject_selected: 'Reject selected',
     review_pick_first: 'Tick the visits to decide first.',
@@ -130,7 +130,7 @@ export async function render(ctx) {
   const person = userId ? await personName(userId, visits) : null;
 
   return h('div', { class: 'work review' },
-    title(t('review_title')),
+    title(t(`review_list_${list}`)),   // the page is named after the list it shows
     subnav(t('review_lists'), LISTS.map((name) => ({
       href: listHref(name, userId), label: t(`review_list_${name}`), current: name === list }))),
     person ? h('p', { class: 'work-filter' }, t('review_for_person', { name: person }), ' ',
@@ -194,24 +194,25 @@ function bulkBar(ctx, visits) {
       }
       updateCount();
     } });
-  const comment = h('textarea', { id: 'review-bulk-comment', rows: 2, maxlength: 2000,
-    value: bulkComment, oninput: (e) => { bulkComment = e.target.value; } });
+  const comment = h('input', { type: 'text', id: 'review-bulk-comment', maxlength: 2000,
+    value: bulkComment, placeholder: t('review_bulk_comment_hint'), 'aria-describedby': 'review-bulk-hint',
+    oninput: (e) => { bulkComment = e.target.value; } });
   const act = (decision) => async (event) => {
     if (!selected.size) { note.set('error', t('review_pick_first')); return; }
     await busy(event.currentTarget, () => decide(ctx, [...selected], decision, bulkComment, null));
   };
   updateCount = () => { count.textContent = t('review_selected', { n: selected.size }); };
+  // One line in the page's flow (it wraps on a phone): it never sits over a card.
   return h('section', { class: 'card review-bulk', 'aria-label': t('review_bulk') },
-    h('div', { class: 'row spread' },
-      h('label', { class: 'work-check', for: 'review-all' }, all, h('span', {}, t('review_select_all'))),
-      count),
-    h('div', { class: 'field' }, h('label', { for: 'review-bulk-comment' }, t('review_bulk_comment')),
-      comment, h('p', { class: 'hint' }, t('review_comment_hint'))),
-    h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'primary', id: 'review-approve-selected',
-        onclick: act('approve') }, t('review_approve_selected')),
-      h('button', { type: 'button', class: 'danger', id: 'review-reject-selected',
-        onclick: act('reject') }, t('review_reject_selected'))));
+    h('label', { class: 'work-check', for: 'review-all' }, all, h('span', {}, t('review_select_all'))),
+    count,
+    h('div', { class: 'field review-bulk-comment' },
+      h('label', { for: 'review-bulk-comment' }, t('review_bulk_comment')), comment,
+      h('span', { class: 'sr-only', id: 'review-bulk-hint' }, t('review_comment_hint'))),
+    h('button', { type: 'button', class: 'primary small', id: 'review-approve-selected',
+      onclick: act('approve') }, t('review_approve_selected')),
+    h('button', { type: 'button', class: 'danger small', id: 'review-reject-selected',
+      onclick: act('reject') }, t('review_reject_selected')));
 }
 
 /**

@@ -17,6 +17,7 @@ addWords({
     work_field_error: '{field}：{problem}',
     work_row_error: '第 {row} 行 {column}：{message}',
     work_count: '共 {n} 条',
+    work_person_option: '{name}（{unit}）',
   },
   en: {
     work_all_people: 'Everyone',
@@ -27,6 +28,7 @@ addWords({
     work_field_error: '{field}: {problem}',
     work_row_error: 'Row {row}, {column}: {message}',
     work_count: '{n} in all',
+    work_person_option: '{name} ({unit})',
   },
 });
 
@@ -103,13 +105,14 @@ export function yearPicker(id, year, onchange) {
       years.map((y) => h('option', { value: y, selected: y === Number(year) }, String(y)))));
 }
 
-/** A person picker over `people` (as /users returns them), in the server's order. */
+/** A person picker over `people` (as /users returns them), in the server's order: by unit code,
+ * then the name's pinyin (RULES.md §6; sorted by the server, never by the browser's collation). */
 export function personPicker(id, people, value, onchange, { label = t('work_person'), blank = t('work_all_people') } = {}) {
   return h('div', { class: 'field' }, h('label', { for: id }, label),
     h('select', { id, onchange: (e) => onchange(e.target.value) },
       blank != null ? h('option', { value: '' }, blank) : null,
       people.map((p) => h('option', { value: p.id, selected: String(p.id) === String(value || '') },
-        `${p.name}（${p.unit_name || p.username}）`))));
+        t('work_person_option', { name: p.name, unit: p.unit_name || p.username })))));
 }
 
 /** The people in scope (supervisors and admins may list users), optionally of some roles. */

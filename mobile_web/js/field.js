@@ -105,4 +105,5 @@ export async function fileReport({ reported_on: reportedOn, title, category, sum
   if (summary) body.summary = summary;
   await outbox.enqueue({ kind: 'report', path: '/reports', body, ref: body.client_id,
     label: { title, at: body.reported_on } });
+  return body.client_id;
 }

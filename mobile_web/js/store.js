@@ -249,9 +249,23 @@ async function doRefresh() {
     if (reports !== undefined) state.reports = reports;
   }
   if (open !== undefined) reconcileOpenVisit(open[0] || null, generation);
+  await refreshLastVisit(generation);
+  if (mine !== epoch) return;
   await save('session', 'me', 'villages', 'rules', 'compliance', 'team', 'reports',
-    'openVisit', 'updatedAt');
+    'openVisit', 'lastVisit', 'updatedAt');
   if (state.month) await loadMonth(state.month.y, state.month.m);
+}
+
+/** The home card's 上次走访 as the server now has it (a review may have changed it since). */
+async function refreshLastVisit(generation) {
+  const last = state.lastVisit;
+  if (!last || !last.client_id || last.status === 'withdrawn') return;
+  if (state.outbox.some((i) => i.ref === last.client_id && i.state === 'waiting')) return;
+  const visit = await fetchJson(`/visits/${encodeURIComponent(last.client_id)}`);
+  if (!visit || generation !== visitGeneration || state.lastVisit !== last) return;
+  state.lastVisit = { ...last, status: visit.status, flags: visit.flags,
+    review_comment: visit.review_comment || null, synced: true,
+    households: visit.households ?? last.households, note: visit.note ?? last.note };
 }
 
 // --- a month of visits and the year's village days (for 我的走访) ------------------------------

@@ -41,6 +41,7 @@ def test_checking_in_and_out_inside_the_village_gives_a_verified_visit(live, pag
     card = page.locator(".open-visit")
     expect(card.get_by_role("heading", name=VILLAGE["name"])).to_be_visible()
     expect(card).to_contain_text("在本村范围内")
+    expect(card.locator(".eyebrow .chip")).to_have_text("●在村中")
     expect(card).to_contain_text("定位精度 ±12 米")
     expect(waiting_badge(page)).to_have_text("✓0 条待同步")
     screenshot(page, "check-in")
@@ -62,6 +63,10 @@ def test_checking_in_outside_the_village_warns_and_the_visit_goes_to_review(live
 
     warning = page.locator(".open-visit").get_by_role("alert")
     expect(warning).to_contain_text("超出本村范围")
+    # the chip above the village's name agrees with the warning: never 在村中 out there
+    place = page.locator(".open-visit .eyebrow .chip")
+    expect(place).to_have_text("!超出本村范围")
+    expect(place).to_have_class("chip chip-warn")
     expect(warning).to_contain_text(f"您距村部 {km(OUTSIDE, VILLAGE)} 公里")
     screenshot(page, "check-in-outside")
     page.get_by_role("button", name="离村签退").click()

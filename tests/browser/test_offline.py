@@ -233,3 +233,20 @@ def test_while_a_check_in_gets_500_its_check_out_waits_behind_it(live, page, con
     assert len(done) == 1 and len(live.visits_of(person)) == 1
     expect(waiting_badge(page)).to_contain_text("0 条待同步")
     assert stored(page)["outbox"] == []
+
+
+def test_a_report_filed_offline_says_it_waits_for_signal_and_then_that_it_was_submitted(live, page, context):
+    secretary = live.person(role="secretary")
+    log_in(page, secretary)
+    page.locator("#tabs").get_by_role("link", name="汇报").click()
+    context.set_offline(True)
+    page.get_by_label("汇报题目").fill("无信号时登记的汇报")
+    page.get_by_role("button", name="提交汇报").click()
+    note = page.locator(".report-form [role='status']")
+    expect(note).to_have_text("已保存在手机上，联网后自动提交。")
+    expect(page.locator(".report").filter(has_text="无信号时登记的汇报")).to_contain_text("待同步")
+
+    context.set_offline(False)
+    expect(note).to_have_text("已提交。", timeout=15_000)
+    reports = wait_until(page, lambda: live.api("GET", f"/reports?user_id={secretary.id}").json())
+    assert [r["title"] for r in reports] == ["无信号时登记的汇报"]

@@ -2,7 +2,7 @@
 the calendar of village days, visits in plain words, reports and the team; both languages;
 large, labelled controls at 360 × 640 and on a desktop."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -48,8 +48,18 @@ def test_progress_shows_the_apis_numbers_titles_and_weekly_pace(live, page):
     expect(card).to_contain_text(f"按进度今天应达 {shown(rule['expected_to_date'])} 天")
     words = {"on_track": "进度正常", "at_risk": "稍有落后", "behind": "落后", "met": "已达标"}
     expect(card.locator(".chip")).to_contain_text(words[rule["status"]])
-    expect(card.locator(".rule-pace")).to_have_text(
-        f"还需 {shown(rule['remaining'])} 天，约每周 {shown(Decimal(rule['pace_per_working_day']) * 5, 1)} 天")
+    # the pace, unless the days left in the year are too few for what remains (RULES.md §5)
+    as_of = live.api("GET", "/compliance/me", token=token).json()["as_of"]
+    left = (date.fromisoformat(rule.get("active_end") or rule["period_end"]) - date.fromisoformat(as_of)).days
+    if not rule.get("reachable", rule["remaining"] <= left):
+        expect(card.locator(".rule-pace")).to_have_text(
+            f"今年的目标已无法完成：还差 {shown(rule['remaining'])} 天，剩余 {left} 天。")
+        expect(card).not_to_contain_text("每周")
+    else:
+        weekly = Decimal(rule["pace_per_working_day"]) * 5
+        needs_weekends = "，需要周末也在村" if weekly > 5 else ""
+        expect(card.locator(".rule-pace")).to_have_text(
+            f"还需 {shown(rule['remaining'])} 天，约每周 {shown(weekly, 1)} 天{needs_weekends}")
     screenshot(page, "home-progress")
 
 

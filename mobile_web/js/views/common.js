@@ -3,6 +3,7 @@ import { h } from '../dom.js';
 import { t, getLang } from '../i18n.js';
 import * as fmt from '../format.js';
 import { state } from '../store.js';
+import { calendarDaysLeft, explainResult, isReachable } from '../explain.js';
 
 // Every status has a word and a mark, never a colour alone.
 const TONES = {
@@ -11,7 +12,8 @@ const TONES = {
   open: ['info', '●'], verified: ['good', '✓'], approved: ['good', '✓'],
   pending_review: ['warn', '!'], rejected: ['bad', '✕'], withdrawn: ['muted', '–'],
   waiting: ['info', '↻'], failed: ['bad', '✕'],
-  submitted: ['info', '●'], acknowledged: ['good', '✓'],
+  submitted: ['info', '●'], acknowledged: ['good', '✓'], outside: ['warn', '!'],
+  sending: ['info', '↻'],
 };
 
 /** A status as a chip: mark + word, coloured by tone. */
@@ -32,6 +34,23 @@ export function visitSummary(v) {
       out ? fmt.clock(out) : t('not_checked_out'),
       seconds != null ? [' · ', h('span', { class: 'muted nowrap' }, fmt.duration(seconds))] : null),
   ];
+}
+
+/** What the person entered about a visit: households and the note (none: nothing shown). */
+export function entered(v) {
+  const households = v.households === '' || v.households == null ? null : Number(v.households);
+  const note = v.note && String(v.note).trim();
+  if (!Number.isFinite(households) && !note) return null;
+  return h('p', { class: 'visit-entered' },
+    Number.isFinite(households) ? h('span', { class: 'households' }, t('entered_households', { n: households })) : null,
+    Number.isFinite(households) && note ? ' · ' : null,
+    note ? h('span', { class: 'visit-note' }, t('entered_note', { note })) : null);
+}
+
+/** A visit under 3 hours earns no village day by itself (RULES.md §2): say so. */
+export function shortHint(seconds) {
+  if (seconds == null || seconds >= 10800) return null;
+  return h('p', { class: 'visit-short' }, t('short_visit_hint'));
 }
 
 /** A visit's flags in plain words (the distance spelled out for "outside the village"). */
@@ -61,30 +80,53 @@ export function ruleTitle(result) {
   return getLang() === 'en' ? rule.title_en || rule.title : rule.title_zh || rule.title;
 }
 
-/** What is still needed, in words: "还需 44.17 天，约每周 1.2 天". */
+/** The day a result is computed for: its own `as_of`, the phone's last answer's, else today. */
+function asOfOf(r) {
+  return r.as_of || (state.compliance && state.compliance.as_of) || fmt.dateKey();
+}
+
+/** What is still needed, in words: "还需 44.17 天，约每周 1.2 天"; or that it can no longer be met. */
 export function paceLine(r) {
   if (r.status === 'met') return t('pace_met');
   if (r.status === 'missed') return t('pace_missed');
   if (r.remaining == null || r.remaining <= 0) return null;
   const remaining = quantity(r.remaining, r.measure);
+  if (!isReachable(r, asOfOf(r))) {
+    return t('pace_unreachable', { remaining, days: calendarDaysLeft(r, asOfOf(r)) ?? '–' });
+  }
   if (r.pace_per_working_day == null) return t('pace_remaining', { remaining });
   if (r.measure === 'days' || r.measure === 'hours') {
-    return t('pace_weekly', { remaining,
-      weekly: quantity(r.pace_per_working_day * 5, r.measure, 1) });
+    const weekly = r.pace_per_working_day * 5;
+    return t(r.measure === 'days' && weekly > 5 ? 'pace_weekends' : 'pace_weekly',
+      { remaining, weekly: quantity(weekly, r.measure, 1) });
   }
   return t('pace_working_days', { remaining, days: r.remaining_working_days });
+}
+
+/** The tone of a status ('good', 'warn', 'bad', …), for what is coloured by it. */
+export const tone = (status) => (TONES[status] || ['muted'])[0];
+
+/** 怎么算的: the lines of explainResult, behind a tap. */
+export function explanation(r) {
+  const lines = explainResult(r, t, asOfOf(r));
+  if (!lines.length) return null;
+  return h('details', { class: 'explain-result' },
+    h('summary', {}, t('explain_show')),
+    h('ul', { class: 'explain-lines' }, lines.map((line) => h('li', {}, line))));
 }
 
 /** A progress card for one rule result. */
 export function ruleCard(r) {
   const target = r.target || 0;
   const pct = (v) => `${Math.max(0, Math.min(100, target ? (v / target) * 100 : 0)).toFixed(1)}%`;
-  const bar = h('div', { class: 'bar', role: 'img', 'aria-label': t('bar_label', {
+  const bar = h('div', { class: `bar bar-${tone(r.status)}`, role: 'img', 'aria-label': t('bar_label', {
     actual: quantity(r.actual, r.measure), target: quantity(r.target, r.measure),
     expected: quantity(r.expected_to_date, r.measure) }) },
   h('span', { class: 'bar-fill' }), h('span', { class: 'bar-expected' }));
   bar.style.setProperty('--done', pct(r.actual));
   bar.style.setProperty('--expected', pct(r.expected_to_date));
+  const pace = paceLine(r);
+  const unreachable = r.status !== 'met' && r.status !== 'missed' && !isReachable(r, asOfOf(r));
   return h('section', { class: 'card rule', 'data-rule': r.rule_id },
     h('div', { class: 'rule-head' }, h('h3', {}, ruleTitle(r)), chip(r.status)),
     h('p', { class: 'rule-figure' },
@@ -93,7 +135,9 @@ export function ruleCard(r) {
     h('p', { class: 'rule-expected' },
       t('expected_by_today', { n: quantity(r.expected_to_date, r.measure) }),
       r.calendar === 'estimated' ? h('span', { class: 'hint' }, ' ', t('calendar_estimated')) : null),
-    paceLine(r) ? h('p', { class: 'rule-pace' }, paceLine(r)) : null);
+    pace ? h('p', { class: unreachable ? 'rule-pace unreachable' : 'rule-pace',
+      role: unreachable ? 'alert' : null }, pace) : null,
+    explanation(r));
 }
 
 /** "更新于 3月2日 08:30" when the numbers may be old. */

@@ -7,7 +7,7 @@ import * as field from '../field.js';
 import { pickVillage as choose } from '../geo.js';
 import * as dialogs from './dialogs.js';
 import { icon } from '../icons.js';
-import { chip, flagWords, ruleCard, updatedNote } from './common.js';
+import { chip, entered, flagWords, ruleCard, shortHint, updatedNote } from './common.js';
 
 let activity = '';   // chosen before the tap, optional
 let busy = false;    // one check-in or check-out at a time
@@ -48,7 +48,7 @@ function openVisitCard(v) {
   const seconds = field.openSeconds(v);
   const forgotten = seconds > field.FORGOTTEN_AFTER_S;
   return h('section', { class: 'card open-visit', 'aria-labelledby': 'open-village' },
-    h('p', { class: 'eyebrow' }, chip('open', t('in_village'))),
+    h('p', { class: 'eyebrow' }, placeChip(v)),
     h('h2', { class: 'village-title', id: 'open-village' }, v.village_name),
     h('p', { class: 'timer' }, h('span', {}, t('time_in_village')), ' ',
       h('time', { 'data-timer-since': v.at }, fmt.timer(seconds))),
@@ -73,10 +73,20 @@ function openVisitCard(v) {
         t('check_in'))));
 }
 
+const outside = (v) => Boolean(v.location) && v.radius_m != null && v.distance_m != null
+  && v.distance_m > v.radius_m;
+
+/** Where the phone says the person is: 在村中 only when it was read inside the radius. */
+function placeChip(v) {
+  if (!v.location) return chip('open', t('checked_in_no_location'));
+  if (outside(v)) return chip('outside', t('outside_chip'));
+  return chip('open', t('in_village'));
+}
+
 /** Inside the radius, outside it (it still counts once reviewed), or no location. */
 function geofenceNote(v) {
   if (!v.location) return h('p', { class: 'notice info' }, t('no_location_note'));
-  if (v.radius_m != null && v.distance_m != null && v.distance_m > v.radius_m) {
+  if (outside(v)) {
     return h('p', { class: 'notice warn', role: 'alert' }, h('strong', {}, '⚠ '),
       t('outside_warning', { d: fmt.distance(v.distance_m), r: fmt.distance(v.radius_m) }));
   }
@@ -103,13 +113,18 @@ function lastVisitCard(v) {
   const status = v.status || 'waiting';
   const span = v.check_out_at ? `${fmt.clock(v.at)}–${fmt.clock(v.check_out_at)}` : fmt.clock(v.at);
   const words = flagWords(v);
+  const seconds = v.check_out_at ? (new Date(v.check_out_at) - new Date(v.at)) / 1000 : null;
   return h('section', { class: 'card last-visit', 'aria-label': t('last_visit') },
     h('div', { class: 'row spread' },
       h('p', {}, h('span', { class: 'muted' }, t('last_visit'), ' '),
         h('strong', {}, v.village_name), ' ', span),
       chip(status)),
     status === 'pending_review' ? h('p', { class: 'hint' }, t('pending_hint')) : null,
-    words.length ? h('p', { class: 'flags' }, words.join(' · ')) : null);
+    status === 'rejected' ? h('p', { class: 'hint' }, t('rejected_hint')) : null,
+    v.review_comment ? h('p', { class: 'quote' }, t('review_comment'), v.review_comment) : null,
+    words.length ? h('p', { class: 'flags' }, words.join(' · ')) : null,
+    entered(v),
+    status !== 'withdrawn' ? shortHint(seconds) : null);
 }
 
 function progress() {

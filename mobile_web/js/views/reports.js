@@ -33,8 +33,9 @@ function form() {
     if (draft.reported_on > fmt.dateKey()) { message = { error: t('report_future') }; rerender(); return; }
     const filed = { ...draft, title: draft.title.trim(), summary: draft.summary.trim() };
     draft = blank();
-    message = { ok: t('report_saved') };
-    await field.fileReport(filed);
+    message = { ref: null };
+    message.ref = await field.fileReport(filed);
+    rerender();
   };
   return h('form', { class: 'card report-form', onsubmit: submit, novalidate: true },
     h('h3', {}, t('report_new')),
@@ -49,9 +50,24 @@ function form() {
           t(`category_${c}`))))),
     h('div', { class: 'field' }, h('label', { for: 'report-summary' }, t('report_summary')),
       input('summary', { tag: 'textarea', rows: 4, maxlength: 5000 })),
-    message ? h('p', { class: message.error ? 'error' : 'notice good', role: 'status' },
-      message.error || message.ok) : null,
+    message ? filedNote() : null,
     h('button', { type: 'submit', class: 'primary wide' }, t('report_submit')));
+}
+
+const offline = () => !navigator.onLine || state.reachable === false;
+
+/** After 提交汇报: sent, on its way, or kept on the phone until there is signal. */
+function filedNote() {
+  if (message.error) return h('p', { class: 'error', role: 'status' }, message.error);
+  const item = message.ref ? state.outbox.find((i) => i.ref === message.ref) : null;
+  if (item && item.state === 'failed') {
+    return h('p', { class: 'error', role: 'status' }, t('report_failed'));
+  }
+  if (item || !message.ref) {
+    return h('p', { class: offline() ? 'notice warn' : 'notice info', role: 'status' },
+      t(offline() ? 'report_saved' : 'report_sending'));
+  }
+  return h('p', { class: 'notice good', role: 'status' }, t('report_sent'));
 }
 
 function list() {
@@ -61,8 +77,8 @@ function list() {
     h('h3', { class: 'section-title', id: 'reports-list' }, t('reports_this_year')),
     !local.length && !filed.length ? h('p', { class: 'muted' }, t('no_reports')) : null,
     h('ul', { class: 'report-list' },
-      local.map((i) => item(i.body, i.state === 'failed' ? 'failed' : 'waiting',
-        t(i.state === 'failed' ? 'status_failed' : 'waiting_word'))),
+      local.map((i) => (i.state === 'failed' ? item(i.body, 'failed', t('status_failed'))
+        : item(i.body, offline() ? 'waiting' : 'sending', t(offline() ? 'waiting_word' : 'sending_word')))),
       filed.map((r) => item(r, r.status))));
 }
 

@@ -24,5 +24,7 @@ function member(row) {
     h('dl', { class: 'member-rules' }, row.rules.map((r) => h('div', { class: 'member-rule' },
       h('dt', {}, ruleTitle(r)),
       h('dd', {}, h('span', { class: 'figure' }, fmt.number(r.actual, 2), ' / ', quantity(r.target, r.measure)),
+        // 应达 by now: why one figure is 进度正常 and a lower one 稍有落后
+        h('span', { class: 'muted member-expected' }, t('team_expected', { n: quantity(r.expected_to_date, r.measure) })),
         chip(r.status))))));
 }

@@ -4,7 +4,7 @@ import { t } from '../i18n.js';
 import * as fmt from '../format.js';
 import { state, months, monthKey, loadMonth } from '../store.js';
 import * as field from '../field.js';
-import { chip, flagWords, title, visitSummary } from './common.js';
+import { chip, entered, flagWords, shortHint, title, visitSummary } from './common.js';
 
 let shown = null;            // {y, m}
 const explaining = new Map(); // visit id -> draft explanation
@@ -98,7 +98,16 @@ function visitItem(v) {
       words.join(' · ')) : null,
     v.explanation ? h('p', { class: 'quote' }, t('my_explanation'), v.explanation) : null,
     v.review_comment ? h('p', { class: 'quote' }, t('review_comment'), v.review_comment) : null,
-    v.flags && v.flags.length && v.status !== 'withdrawn' ? explainBox(v) : null);
+    entered(v),
+    v.check_out && v.status !== 'withdrawn' ? shortHint(visitSeconds(v)) : null,
+    v.flags && v.flags.length && EXPLAINABLE.has(v.status) ? explainBox(v) : null);
+}
+
+// An explanation is for a visit still to be decided, or one turned down; not once it is approved.
+const EXPLAINABLE = new Set(['open', 'pending_review', 'rejected']);
+
+function visitSeconds(v) {
+  return (new Date(v.check_out.at) - new Date(v.check_in.at)) / 1000;
 }
 
 function explainBox(v) {
