@@ -134,7 +134,9 @@ def load_calendar_command(year, file, county_code):
     from .progress.services import calendar_county, load_calendar
 
     def load(_actor, text):
-        return load_calendar(year, text, calendar_county(None, county_code))
+        count = load_calendar(year, text, calendar_county(None, county_code))
+        db.session.commit()
+        return count
     count = _run_import(load, file)
     where = f"county {county_code}" if county_code else "every county without its own"
     click.echo(f"loaded {count} dates for {year} ({where}); results for {year} are now official")

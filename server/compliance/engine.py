@@ -133,6 +133,12 @@ class RuleResult:
     remaining_working_days: int
     pace_per_working_day: Fraction | None
     calendar: str
+    # What explains the numbers (RULES.md §5, docs/rules.md "What a result carries"):
+    official_working_days: int = 0   # the active part's official working days
+    working_days: int = 0            # the person's: less those of approved absences
+    working_days_to_date: int = 0    # the person's up to and including as_of
+    reachable: bool | None = None    # village days: whether the target can still be met
+    opening: Fraction = Fraction(0)  # the opening balance inside ``actual``
 
 
 def merge_absences(absences: Sequence[Absence]) -> list[tuple[date, date]]:
@@ -263,17 +269,28 @@ class Frame:
     remaining_working_days: int
     finished: bool
     calendar: str
+    official_working_days: int
+    working_days: int
+    working_days_to_date: int
+    calendar_days_left: int  # dates after as_of in the active part: a village day a date
 
-    def result(self, actual: Fraction) -> RuleResult:
-        """The result for a person who achieved ``actual``."""
+    def result(self, actual: Fraction, opening: Fraction = Fraction(0)) -> RuleResult:
+        """The result for a person who achieved ``actual`` (``opening`` of it before the
+        system)."""
         remaining = max(Fraction(0), self.target - actual)
         days = self.remaining_working_days
+        # A village day can be earned on any date, at most one a date (RULES.md §5).
+        reachable = remaining <= self.calendar_days_left \
+            if self.rule.metric == "village_days" else None
         return RuleResult(
             rule=self.rule, period=self.period, active=self.active, actual=actual,
             target=self.target, expected_to_date=self.expected_to_date,
             status=decide_status(actual, self.target, self.expected_to_date, self.finished),
             remaining=remaining, remaining_working_days=days,
-            pace_per_working_day=remaining / days if days else None, calendar=self.calendar)
+            pace_per_working_day=remaining / days if days else None, calendar=self.calendar,
+            official_working_days=self.official_working_days, working_days=self.working_days,
+            working_days_to_date=self.working_days_to_date, reachable=reachable,
+            opening=opening)
 
 
 def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: WorkingCalendar,
@@ -295,7 +312,10 @@ def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: Wor
         expected_to_date=target * elapsed / own_total if own_total else target,
         remaining_working_days=days.count(max(as_of + timedelta(days=1), active.start),
                                           active.end),
-        finished=as_of >= active.end, calendar=calendar.kind_of_range(period.start, period.end))
+        finished=as_of >= active.end, calendar=calendar.kind_of_range(period.start, period.end),
+        official_working_days=calendar.count(active.start, active.end), working_days=own_total,
+        working_days_to_date=elapsed if not so_far.empty else 0,
+        calendar_days_left=max(0, (active.end - max(as_of, active.start - timedelta(days=1))).days))
 
 
 def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar, as_of: date,
@@ -306,10 +326,10 @@ def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar
     shape = frame(rule, person, facts.absences, calendar, as_of)
     if shape is None:
         return None
-    actual = _opening(rule, facts)
+    opening = actual = _opening(rule, facts)
     if not shape.so_far.empty:
         actual += measure_actual(rule, facts, shape.so_far, calendar, zone, thresholds)
-    return shape.result(actual)
+    return shape.result(actual, opening)
 
 
 def rounded(value: Fraction | None) -> Decimal | None:

@@ -50,7 +50,9 @@ def _cells(row: dict, result: dict, english: bool) -> dict:
             "role": _word(ROLE_WORDS, user["role"], english),
             **{k: result[k] for k in ("actual", "target", "expected_to_date", "remaining",
                                       "remaining_working_days", "pace_per_working_day")},
-            "status": _word(STATUS_WORDS, result["status"], english)}
+            "status": _word(STATUS_WORDS, result["status"], english),
+            **({"pace_per_working_day": "cannot be met" if english else "无法完成"}
+               if result.get("reachable") is False else {})}
 
 
 def _generated_at() -> str:
@@ -160,7 +162,7 @@ def csv_bytes(data: dict, english: bool) -> bytes:
             cells = _cells(row, result, english)
             writer.writerow([_csv_text(value) for value in
                              [result["title"]] + [cells[key] for key, *_ in COLUMNS] +
-                             [data["as_of"], result["calendar"]]])
+                             [data["as_of"], _word(CALENDAR_WORDS, result["calendar"], english)]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

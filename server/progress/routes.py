@@ -57,7 +57,8 @@ def get_rules():
 def _person_compliance(person, args):
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
     return {"user": services.person_summary(person), "year": as_of.year, "as_of": as_of,
-            "rules": [services.result_dict(r) for r in services.results_for(person, as_of)]}
+            "rules": [services.result_dict(r, prefers_english())
+                      for r in services.results_for(person, as_of)]}
 
 
 @blp.route("/compliance/me", methods=["GET"])
@@ -91,10 +92,11 @@ def rollup(args) -> dict:
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
     unit, rows = services.unit_rows(current_user(), args.get("unit_code"), as_of)
     calendar = services.working_calendar(county_code_of(unit)).kind(as_of.year)
+    english = prefers_english()
     answer = {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
               "year": as_of.year, "as_of": as_of, "calendar": calendar,
               "rows": [{"user": person.summary(),
-                        "rules": [services.result_dict(r) for r in results]}
+                        "rules": [services.result_dict(r, english) for r in results]}
                        for person, results in rows]}
     if args.get("include") == "coverage":
         coverage = linked_village_coverage([person for person, _ in rows], as_of)

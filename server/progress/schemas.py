@@ -45,6 +45,20 @@ class RuleResultSchema(Schema):
     remaining_working_days = fields.Integer()
     pace_per_working_day = fields.Float(allow_none=True)
     calendar = fields.String()
+    reachable = fields.Boolean(allow_none=True, metadata={"description": (
+        "Village days: false when `remaining` exceeds the calendar days left in the active "
+        "part after `as_of` (a village day a date); null for other measures.")})
+    official_working_days = fields.Integer(metadata={
+        "description": "Official working days of the active part."})
+    working_days = fields.Integer(metadata={
+        "description": "The person's working days in the active part: official ones less "
+                       "those of approved absences (the target's base)."})
+    working_days_to_date = fields.Integer(metadata={
+        "description": "The person's working days from the active part's start to `as_of`."})
+    absence_working_days = fields.Integer(metadata={
+        "description": "Working days taken out by approved absences (official − the person's)."})
+    opening_balance = fields.Float(allow_none=True, metadata={
+        "description": "The opening balance included in `actual` (0 when none)."})
 
 
 class PersonSummarySchema(Schema):

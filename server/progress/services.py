@@ -4,10 +4,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import delete, insert, select
 
-from .. import policy
+from .. import clock, policy
 from ..audit.models import record
 from ..auth.models import User
 from ..clock import local_date, local_day_bounds, today, zone
@@ -15,12 +14,10 @@ from ..compliance.calendar import parse_calendar_csv
 from ..compliance.engine import RuleResult, evaluate, rounded
 from ..compliance.errors import CalendarFileError
 from ..compliance.rulebook import Rulebook
-from ..db_types import utcnow
 from ..errors import InvalidInput
 from ..extensions import db
-from ..messages import prefers_english
 from ..org.models import Unit
-from ..rulebooks import rulebook_for
+from ..rulebooks import rulebook_for, ruleset
 from ..visits.models import Visit
 from .facts import county_code_of, facts_for_person, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
@@ -42,11 +39,12 @@ def resolve_as_of(year: int | None, as_of: date | None) -> date:
     return as_of
 
 
-def result_dict(result: RuleResult) -> dict:
-    """A rule result as API.md shows it: exact numbers rounded half up to 2 decimals."""
+def result_dict(result: RuleResult, english: bool = False) -> dict:
+    """A rule result as API.md shows it: exact numbers rounded half up to 2 decimals, the
+    title in the language asked for."""
     rule = result.rule
     return {
-        "rule_id": rule.id, "title": rule.title(prefers_english()), "measure": rule.measure,
+        "rule_id": rule.id, "title": rule.title(english), "measure": rule.measure,
         "period_start": result.period.start, "period_end": result.period.end,
         "active_start": result.active.start, "active_end": result.active.end,
         "actual": rounded(result.actual), "target": rounded(result.target),
@@ -54,7 +52,12 @@ def result_dict(result: RuleResult) -> dict:
         "remaining": rounded(result.remaining),
         "remaining_working_days": result.remaining_working_days,
         "pace_per_working_day": rounded(result.pace_per_working_day),
-        "calendar": result.calendar,
+        "calendar": result.calendar, "reachable": result.reachable,
+        "official_working_days": result.official_working_days,
+        "working_days": result.working_days,
+        "working_days_to_date": result.working_days_to_date,
+        "absence_working_days": result.official_working_days - result.working_days,
+        "opening_balance": rounded(result.opening),
     }
 
 
@@ -94,7 +97,7 @@ def readable_person(actor: User, user_id: int) -> User:
 def unit_rows(actor: User, unit_code: str | None, as_of: date) -> tuple[Unit | None, list[dict]]:
     """One row per person in the unit or below it to whom at least one rule applies."""
     unit = _unit_for_rollup(actor, unit_code)
-    return unit, rollup(actor, unit, as_of, current_app.extensions["zaicun_rules"])
+    return unit, rollup(actor, unit, as_of, ruleset())
 
 
 def _unit_for_rollup(actor: User, unit_code: str | None) -> Unit | None:
@@ -169,7 +172,6 @@ def create_absence(actor: User, data: dict) -> Absence:
     record(actor.id, "absence", absence.id, "created", {
         "user_id": person.id, "start": str(absence.start_date), "end": str(absence.end_date),
         "kind": absence.kind, "counts_as_village_work": absence.counts_as_village_work})
-    db.session.commit()
     return absence
 
 
@@ -179,14 +181,14 @@ def load_absence(actor: User, absence_id: int) -> Absence:
     return absence
 
 
-def withdraw_absence(actor: User, absence: Absence) -> Absence:
+def withdraw_absence(actor: User, absence: Absence, *, now=None) -> Absence:
     policy.ensure(policy.can_manage_absences(actor, absence.user))
     if absence.status == "withdrawn":
         return absence
     absence.status = "withdrawn"
-    absence.withdrawn_at = utcnow()
+    absence.withdrawn_at = now or clock.now()
     record(actor.id, "absence", absence.id, "withdrawn")
-    db.session.commit()
+    db.session.flush()
     return absence
 
 
@@ -224,7 +226,7 @@ def set_opening_balance(actor: User, person: User, year: int, data: dict) -> Ope
     record(actor.id, "opening_balance", f"{person.id}/{year}", "set", {
         "before": before, "after": {"village_days": str(days), "reports": data["reports"]},
         "note": data.get("note")})
-    db.session.commit()
+    db.session.flush()
     return balance
 
 
@@ -266,5 +268,4 @@ def load_calendar(year: int, text: str, county: Unit | None = None) -> int:
     db.session.execute(insert(CalendarDay), [
         {"county_code": scope, "day": d, "year": year, "is_workday": w}
         for d, w in sorted(marks.items())])
-    db.session.commit()
     return len(marks)
