@@ -19,6 +19,8 @@ from .crediting import Stay, Thresholds, credit_village_days, seconds_by_date
 from .rules import Rule
 
 AT_RISK_SHARE = Fraction(4, 5)
+# The most a single date can add, for the measures that have such a limit (``reachable``).
+PER_DATE_CEILING = {"village_days": 1, "village_hours": 24}
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,22 @@ class Person:
 
 @dataclass(frozen=True)
 class Absence:
-    """An approved absence, both dates included."""
+    """An approved absence, both dates included (``id`` and ``kind`` name it in a result)."""
     start: date
     end: date
     counts_as_village_work: bool = False
+    id: int | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class AbsenceEffect:
+    """An absence that changed a result: its working days within the active part, and up to
+    and including as_of. Away from villages they are taken out of the person's working days;
+    counted as village work, each of them up to as_of credits a village day."""
+    absence: Absence
+    working_days: int
+    working_days_to_date: int
 
 
 @dataclass(frozen=True)
@@ -137,8 +151,10 @@ class RuleResult:
     official_working_days: int = 0   # the active part's official working days
     working_days: int = 0            # the person's: less those of approved absences
     working_days_to_date: int = 0    # the person's up to and including as_of
-    reachable: bool | None = None    # village days: whether the target can still be met
+    reachable: bool | None = None    # days and hours: whether the target can still be met
     opening: Fraction = Fraction(0)  # the opening balance inside ``actual``
+    absences: tuple[AbsenceEffect, ...] = ()  # the absences that changed the result
+    absence_credit: Fraction = Fraction(0)    # village days of village-work absences in actual
 
 
 def merge_absences(absences: Sequence[Absence]) -> list[tuple[date, date]]:
@@ -198,18 +214,29 @@ def _ledger(rule: Rule, facts: Facts, zone: ZoneInfo, thresholds: Thresholds):
     return DailyLedger(credit_village_days(stays, zone, thresholds), seconds_by_date(stays, zone))
 
 
-def _village_days(ledger, facts: Facts, span: Period, calendar: WorkingCalendar) -> Fraction:
-    total = ledger.total(span)
-    for day in village_work_absence_days(calendar, facts.absences, span.start, span.end):
-        total += 1 - min(Fraction(1), ledger.on(day))
-    return total
+def _absence_credit(ledger, facts: Facts, span: Period, calendar: WorkingCalendar) -> Fraction:
+    """What "counts as village work" absences add over ``span``: each of their working days
+    tops that date's credit up to 1."""
+    return sum((1 - min(Fraction(1), ledger.on(day)) for day in village_work_absence_days(
+        calendar, facts.absences, span.start, span.end)), Fraction(0))
+
+
+def measure(rule: Rule, facts: Facts, span: Period, calendar: WorkingCalendar,
+            zone: ZoneInfo, thresholds: Thresholds) -> tuple[Fraction, Fraction]:
+    """The rule's actual over ``span`` (the active part up to as_of), and the part of it that
+    "counts as village work" absences credited (village days only; else 0)."""
+    if rule.metric == "village_days":
+        ledger = _ledger(rule, facts, zone, thresholds)
+        credit = _absence_credit(ledger, facts, span, calendar)
+        return ledger.total(span) + credit, credit
+    return measure_actual(rule, facts, span, calendar, zone, thresholds), Fraction(0)
 
 
 def measure_actual(rule: Rule, facts: Facts, span: Period, calendar: WorkingCalendar,
                    zone: ZoneInfo, thresholds: Thresholds) -> Fraction:
     """The rule's actual over ``span`` (the active part up to as_of)."""
     if rule.metric == "village_days":
-        return _village_days(_ledger(rule, facts, zone, thresholds), facts, span, calendar)
+        return measure(rule, facts, span, calendar, zone, thresholds)[0]
     if rule.metric == "village_hours":
         return Fraction(_ledger(rule, facts, zone, thresholds).seconds(span), 3600)
     if rule.metric == "thematic_reports":
@@ -273,15 +300,21 @@ class Frame:
     working_days: int
     working_days_to_date: int
     calendar_days_left: int  # dates after as_of in the active part: a village day a date
+    absences: tuple[AbsenceEffect, ...] = ()
 
-    def result(self, actual: Fraction, opening: Fraction = Fraction(0)) -> RuleResult:
+    def reachable(self, remaining: Fraction) -> bool | None:
+        """Whether ``remaining`` can still be done in the dates left: a village day can be
+        earned on any date, at most one a date (RULES.md §5), and at most 24 in-village hours;
+        other measures have no ceiling a date (None)."""
+        ceiling = PER_DATE_CEILING.get(self.rule.metric)
+        return None if ceiling is None else remaining <= ceiling * self.calendar_days_left
+
+    def result(self, actual: Fraction, opening: Fraction = Fraction(0),
+               absence_credit: Fraction = Fraction(0)) -> RuleResult:
         """The result for a person who achieved ``actual`` (``opening`` of it before the
-        system)."""
+        system, ``absence_credit`` of it by absences counted as village work)."""
         remaining = max(Fraction(0), self.target - actual)
         days = self.remaining_working_days
-        # A village day can be earned on any date, at most one a date (RULES.md §5).
-        reachable = remaining <= self.calendar_days_left \
-            if self.rule.metric == "village_days" else None
         return RuleResult(
             rule=self.rule, period=self.period, active=self.active, actual=actual,
             target=self.target, expected_to_date=self.expected_to_date,
@@ -289,8 +322,9 @@ class Frame:
             remaining=remaining, remaining_working_days=days,
             pace_per_working_day=remaining / days if days else None, calendar=self.calendar,
             official_working_days=self.official_working_days, working_days=self.working_days,
-            working_days_to_date=self.working_days_to_date, reachable=reachable,
-            opening=opening)
+            working_days_to_date=self.working_days_to_date,
+            reachable=self.reachable(remaining), opening=opening, absences=self.absences,
+            absence_credit=absence_credit)
 
 
 def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: WorkingCalendar,
@@ -315,7 +349,26 @@ def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: Wor
         finished=as_of >= active.end, calendar=calendar.kind_of_range(period.start, period.end),
         official_working_days=calendar.count(active.start, active.end), working_days=own_total,
         working_days_to_date=elapsed if not so_far.empty else 0,
-        calendar_days_left=max(0, (active.end - max(as_of, active.start - timedelta(days=1))).days))
+        calendar_days_left=max(0, (active.end - max(as_of, active.start - timedelta(days=1))).days),
+        absences=_effects(rule, absences, calendar, active, so_far))
+
+
+def _effects(rule: Rule, absences: Sequence[Absence], calendar: WorkingCalendar,
+             active: Period, so_far: Period) -> tuple[AbsenceEffect, ...]:
+    """The absences with working days in the active part that change this rule's result: every
+    one away from villages (the person's working days), and for village days also those
+    counted as village work (their credit). Each with its own working days: overlapping
+    absences are taken out once (``PersonDays``), so theirs may add up to more."""
+    found = []
+    for absence in sorted(absences, key=lambda a: (a.start, a.end, a.id or 0)):
+        if absence.counts_as_village_work and rule.metric != "village_days":
+            continue
+        days = calendar.count(max(absence.start, active.start), min(absence.end, active.end))
+        if days:
+            to_date = 0 if so_far.empty else calendar.count(
+                max(absence.start, so_far.start), min(absence.end, so_far.end))
+            found.append(AbsenceEffect(absence, days, to_date))
+    return tuple(found)
 
 
 def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar, as_of: date,
@@ -327,9 +380,11 @@ def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar
     if shape is None:
         return None
     opening = actual = _opening(rule, facts)
+    credit = Fraction(0)
     if not shape.so_far.empty:
-        actual += measure_actual(rule, facts, shape.so_far, calendar, zone, thresholds)
-    return shape.result(actual, opening)
+        measured, credit = measure(rule, facts, shape.so_far, calendar, zone, thresholds)
+        actual += measured
+    return shape.result(actual, opening, credit)
 
 
 def rounded(value: Fraction | None) -> Decimal | None:

@@ -6,6 +6,9 @@ Names come from people (a display name, a unit's name, a CSV import), so no text
 spreadsheet as a formula (OWASP "CSV injection"): text that starts with = + - @, a tab or a CR
 is a string cell with the quote prefix in the xlsx, and starts with ' in the csv. Numbers stay
 numbers.
+
+The words (headers, statuses, 日历 官方/估算, 无法完成) are in the request's language: English
+when Accept-Language prefers it, Chinese otherwise (the route hands in ``english``).
 """
 from __future__ import annotations
 
@@ -26,8 +29,10 @@ STATUS_WORDS = {
 }
 STATUS_FILL = {"met": "C6EFCE", "on_track": "DDEBF7", "at_risk": "FFEB9C", "behind": "FFC7CE",
                "missed": "FFC7CE"}
-CALENDAR_WORDS = {"official": ("官方工作日历", "official calendar"),
+CALENDAR_WORDS = {"official": ("官方工作日历", "official calendar"),  # the title row
                   "estimated": ("估算（周一至周五）", "estimated (Mon–Fri)")}
+CALENDAR_KIND = {"official": ("官方", "official"), "estimated": ("估算", "estimated")}  # 日历
+UNREACHABLE = ("无法完成", "cannot be met")  # 每工作日需 when `reachable` is false
 COLUMNS = [  # (key, zh, en, width)
     ("unit", "单位", "Unit", 18), ("name", "姓名", "Name", 12), ("role", "职务", "Role", 10),
     ("actual", "实际", "Actual", 10), ("target", "目标", "Target", 10),
@@ -51,7 +56,8 @@ def _cells(row: dict, result: dict, english: bool) -> dict:
             **{k: result[k] for k in ("actual", "target", "expected_to_date", "remaining",
                                       "remaining_working_days", "pace_per_working_day")},
             "status": _word(STATUS_WORDS, result["status"], english),
-            **({"pace_per_working_day": "cannot be met" if english else "无法完成"}
+            # An impossible pace is no plan: say the target can no longer be met instead.
+            **({"pace_per_working_day": UNREACHABLE[english]}
                if result.get("reachable") is False else {})}
 
 
@@ -162,7 +168,7 @@ def csv_bytes(data: dict, english: bool) -> bytes:
             cells = _cells(row, result, english)
             writer.writerow([_csv_text(value) for value in
                              [result["title"]] + [cells[key] for key, *_ in COLUMNS] +
-                             [data["as_of"], _word(CALENDAR_WORDS, result["calendar"], english)]])
+                             [data["as_of"], _word(CALENDAR_KIND, result["calendar"], english)]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

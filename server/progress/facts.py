@@ -88,7 +88,8 @@ def _absences(user_ids, span: Period) -> dict[int, list[AbsenceFact]]:
         Absence.user_id.in_(user_ids), Absence.status == "approved",
         Absence.start_date <= span.end, Absence.end_date >= span.start))
     for a in rows:
-        found[a.user_id].append(AbsenceFact(a.start_date, a.end_date, a.counts_as_village_work))
+        found[a.user_id].append(AbsenceFact(a.start_date, a.end_date, a.counts_as_village_work,
+                                            a.id, a.kind))
     return found
 
 

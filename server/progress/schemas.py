@@ -29,6 +29,18 @@ class DaysQuerySchema(Schema):
     year = fields.Integer(validate=YEAR)
 
 
+class ResultAbsenceSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "leave, training or official_duty"})
+    start = fields.Date()
+    end = fields.Date()
+    counts_as_village_work = fields.Boolean()
+    working_days = fields.Integer(metadata={
+        "description": "Its official working days within the active part."})
+    working_days_to_date = fields.Integer(metadata={
+        "description": "Its official working days within the active part up to `as_of`."})
+
+
 class RuleResultSchema(Schema):
     rule_id = fields.String()
     title = fields.String()
@@ -47,7 +59,8 @@ class RuleResultSchema(Schema):
     calendar = fields.String()
     reachable = fields.Boolean(allow_none=True, metadata={"description": (
         "Village days: false when `remaining` exceeds the calendar days left in the active "
-        "part after `as_of` (a village day a date); null for other measures.")})
+        "part after `as_of` (a village day a date); village hours: 24 × those days; null "
+        "for other measures (no ceiling a date).")})
     official_working_days = fields.Integer(metadata={
         "description": "Official working days of the active part."})
     working_days = fields.Integer(metadata={
@@ -57,8 +70,15 @@ class RuleResultSchema(Schema):
         "description": "The person's working days from the active part's start to `as_of`."})
     absence_working_days = fields.Integer(metadata={
         "description": "Working days taken out by approved absences (official − the person's)."})
+    absences = fields.List(fields.Nested(ResultAbsenceSchema), metadata={
+        "description": "The approved absences that changed this result, oldest first: those "
+                       "away from villages (their working days are taken out), and for village "
+                       "days those counted as village work (they credit a village day each)."})
+    absence_credit = fields.Float(allow_none=True, metadata={
+        "description": "Village days in `actual` credited by absences counted as village work "
+                       "(null when none)."})
     opening_balance = fields.Float(allow_none=True, metadata={
-        "description": "The opening balance included in `actual` (0 when none)."})
+        "description": "The opening balance included in `actual` (null when none)."})
 
 
 class PersonSummarySchema(Schema):

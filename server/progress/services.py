@@ -41,7 +41,9 @@ def resolve_as_of(year: int | None, as_of: date | None) -> date:
 
 def result_dict(result: RuleResult, english: bool = False) -> dict:
     """A rule result as API.md shows it: exact numbers rounded half up to 2 decimals, the
-    title in the language asked for."""
+    title in the language asked for, and what explains it (docs/rules.md §5): the working days,
+    the absences that changed them or credited village days, and the opening balance (the last
+    two null when none)."""
     rule = result.rule
     return {
         "rule_id": rule.id, "title": rule.title(english), "measure": rule.measure,
@@ -57,7 +59,13 @@ def result_dict(result: RuleResult, english: bool = False) -> dict:
         "working_days": result.working_days,
         "working_days_to_date": result.working_days_to_date,
         "absence_working_days": result.official_working_days - result.working_days,
-        "opening_balance": rounded(result.opening),
+        "absences": [{
+            "id": e.absence.id, "kind": e.absence.kind, "start": e.absence.start,
+            "end": e.absence.end, "counts_as_village_work": e.absence.counts_as_village_work,
+            "working_days": e.working_days, "working_days_to_date": e.working_days_to_date,
+        } for e in result.absences],
+        "absence_credit": rounded(result.absence_credit) if result.absence_credit else None,
+        "opening_balance": rounded(result.opening) if result.opening else None,
     }
 
 
