@@ -22,6 +22,7 @@ addWords({
     admin_new_user: '新建人员',
     admin_username: '用户名',
     admin_name: '姓名',
+    admin_active_from: '起始日期（目标从这天起按工作日计算）',
     admin_role: '角色',
     admin_unit: '单位',
     admin_no_unit: '无（全部范围）',
@@ -95,6 +96,7 @@ addWords({
     admin_new_user: 'New user',
     admin_username: 'Username',
     admin_name: 'Name',
+    admin_active_from: 'Starts on (targets count working days from this date)',
     admin_role: 'Role',
     admin_unit: 'Unit',
     admin_no_unit: 'None (everything)',
@@ -166,7 +168,7 @@ const DRAW = { users, villages, imports, balances, calendar };
 // Kept between redraws: what each form holds, and each section's last message.
 const notes = Object.fromEntries(SECTIONS.map((s) => [s, notice()]));
 const drafts = {
-  user: { username: '', name: '', role: 'cadre', unit_code: '' },
+  user: { username: '', name: '', role: 'cadre', unit_code: '', active_from: '' },
   radius: {},
   import: { kind: 'users', text: '' },
   balance: { user_id: '', year: String(fmt.cst().y), village_days: '', reports: '0', note: '' },
@@ -195,14 +197,19 @@ async function users(ctx) {
 
 function newUserForm(ctx, units) {
   const draft = drafts.user;
+  // A person starts today unless told otherwise: a target counted from 1 January would show
+  // someone created in December as far behind.
+  if (!draft.active_from) draft.active_from = fmt.dateKey();
   const note = notes.users;
   const submit = async (event) => {
     event.preventDefault();
     const body = { username: draft.username.trim(), name: draft.name.trim(), role: draft.role,
-      unit_code: draft.unit_code || null, password: throwawayPassword() };
+      unit_code: draft.unit_code || null, active_from: draft.active_from || null,
+      password: throwawayPassword() };
     const res = await busy(event.submitter, () => send('POST', '/users', body));
     if (!res.ok) { note.set('error', problem(res)); return; }
-    drafts.user = { username: '', name: '', role: draft.role, unit_code: draft.unit_code };
+    drafts.user = { username: '', name: '', role: draft.role, unit_code: draft.unit_code,
+      active_from: draft.active_from };
     note.set('ok', t('admin_created', { name: res.data.name }));
     await giveOneTimePassword(res.data, true);
     ctx.refresh();
@@ -218,6 +225,7 @@ function newUserForm(ctx, units) {
         options: ROLES.map((r) => [r, t(`role_${r}`)]) }),
       bound(draft, 'unit_code', t('admin_unit'), { id: 'admin-unit', tag: 'select',
         options: [['', t('admin_no_unit')], ...units.map((u) => [u.code, `${u.name}（${u.code}）`])] })),
+    bound(draft, 'active_from', t('admin_active_from'), { id: 'admin-active-from', type: 'date' }),
     h('button', { type: 'submit', class: 'primary' }, t('admin_create')));
 }
 

@@ -405,7 +405,12 @@ def test_an_admin_creates_a_user_sees_the_one_time_password_once_and_deactivates
     form.get_by_label("姓名").fill("新来的干部")
     form.get_by_label("角色").select_option("cadre")
     form.get_by_label("单位").select_option(TOWNSHIP)
-    form.get_by_role("button", name="新建").click()
+    today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    assert form.get_by_label("起始日期").input_value() == today   # a target counted from today
+    with desk.expect_request(lambda r: r.method == "POST" and r.url.endswith("/api/v1/users")) \
+            as created:
+        form.get_by_role("button", name="新建").click()
+    assert created.value.post_data_json["active_from"] == today
     dialog = desk.locator("#dialog")
     expect(dialog).to_contain_text("只显示这一次")
     otp = dialog.locator("[data-otp] code").inner_text()
