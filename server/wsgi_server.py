@@ -14,7 +14,11 @@ API's error shape, ``{"code", "message"}`` as JSON, never its HTML page; see Jso
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
+import select
+import time
 from collections.abc import Callable
 from datetime import datetime
 from ssl import SSLError
@@ -34,7 +38,7 @@ from gunicorn.http.errors import (
     UnsupportedTransferCoding,
 )
 from gunicorn.http.wsgi import Response, default_environ
-from gunicorn.workers.sync import SyncWorker
+from gunicorn.workers.sync import StopWaiting, SyncWorker
 
 from .messages import MESSAGES
 from .security import CSP
@@ -48,6 +52,11 @@ LIMITS = {"limit_request_line": 4094, "limit_request_fields": 100,
 # Trust no client for forwarding headers (see the module's docstring).
 NO_FORWARDING_TRUST = {"forwarded_allow_ips": "", "secure_scheme_headers": {},
                        "forwarder_headers": ""}
+
+# How long a connection that has sent nothing yet is kept open. Browsers open connections
+# ahead of need (Chromium's preconnect) and may leave them unused for seconds; a sync worker
+# that waited on one would serve no one else meanwhile (see JsonErrorWorker.accept).
+IDLE_CONNECTION_S = 10.0
 
 # Headers every answer carries (server/security.py adds the same to the app's).
 ERROR_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
@@ -124,6 +133,70 @@ class JsonErrorWorker(SyncWorker):
     later). So a request the app took too long over ends as a JSON 500, never HTML.
     """
 
+    # --- connections that have sent nothing yet ---------------------------------------------
+    # gunicorn's sync worker reads the request right after accepting a connection, so one
+    # connection a browser opened ahead of need and left idle stalls the worker until the
+    # worker timeout (60 s), and two of them stall a two-worker server: every request waits.
+    # Here a connection with no bytes to read yet is set aside, the worker's select() watches
+    # it beside the listening socket, and it is served once its request arrives, or closed
+    # after IDLE_CONNECTION_S. A request already under way is read as before (a client that
+    # stops half-way through its headers still meets the worker timeout: 408).
+
+    def accept(self, listener):
+        if self._serve_a_waiting_connection():
+            return
+        client, addr = listener.accept()
+        client.setblocking(1)
+        util.close_on_exec(client)
+        if _readable([client], 0):
+            self.handle(listener, client, addr)
+        else:
+            self._waiting_connections()[client] = (listener, addr,
+                                                   time.monotonic() + IDLE_CONNECTION_S)
+
+    def _waiting_connections(self) -> dict:
+        if not hasattr(self, "_waiting"):
+            self._waiting = {}
+        return self._waiting
+
+    def _serve_a_waiting_connection(self) -> bool:
+        """Serve one set-aside connection whose request has come; close the expired ones."""
+        waiting = self._waiting_connections()
+        if not waiting:
+            return False
+        now = time.monotonic()
+        for client, (_, _, deadline) in list(waiting.items()):
+            if deadline < now:
+                del waiting[client]
+                util.close(client)
+        ready = _readable(list(waiting), 0)
+        if not ready:
+            return False
+        listener, addr, _ = waiting.pop(ready[0])
+        self.handle(listener, ready[0], addr)
+        return True
+
+    def wait(self, timeout):
+        """gunicorn's wait, also woken when a set-aside connection's request arrives."""
+        waiting = self._waiting_connections()
+        if not waiting:
+            return super().wait(timeout)
+        self.notify()
+        try:
+            ready = _readable(self.wait_fds + list(waiting), min(timeout, IDLE_CONNECTION_S))
+        except OSError as e:
+            if e.args[0] == errno.EINTR:
+                return self.sockets
+            if e.args[0] == errno.EBADF:
+                if self.nr < 0:
+                    return self.sockets
+                raise StopWaiting from e
+            raise
+        if self.PIPE[0] in ready:
+            os.read(self.PIPE[0], 1)
+        # the listeners stand for the waiting connections too: accept() serves those first
+        return self.sockets if ready else []
+
     def handle_error(self, req, client, addr, exc):
         request_start = datetime.now()
         addr = addr or ("", -1)  # a unix socket
@@ -154,6 +227,10 @@ class JsonErrorWorker(SyncWorker):
             resp.status = f"{status} {reason}"
             resp.response_length = resp.sent = sent
             self.log.access(resp, req, environ, datetime.now() - request_start)
+
+
+def _readable(sockets: list, timeout: float) -> list:
+    return select.select(sockets, [], [], timeout)[0] if sockets else []
 
 
 class ZaicunServer(BaseApplication):

@@ -240,3 +240,27 @@ def test_a_real_worker_timeout_answers_json_500(tmp_path):
                      "internal_error", 1)
     assert 0.9 <= waited < 10, waited
     assert "WORKER TIMEOUT" in log, log[-3000:]
+
+
+# --- connections opened ahead of need -------------------------------------------------------
+
+def test_idle_connections_do_not_stall_the_worker(server):
+    """A browser opens connections before it needs them (Chromium's preconnect) and may leave
+    them unused: the one worker still answers everyone else at once, then serves the idle
+    connection's request when it finally comes."""
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # the worker has accepted them by now
+        started = time.monotonic()
+        assert requests.get(server.url + "/healthz", timeout=10).json() == {"status": "ok"}
+        assert time.monotonic() - started < 2
+        idle[1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := idle[1].recv(65536):
+            answer += chunk
+        status, _, body = parse_answer(answer)
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+    finally:
+        for conn in idle:
+            conn.close()
+    assert requests.get(server.url + "/healthz", timeout=10).json() == {"status": "ok"}
