@@ -7,7 +7,9 @@ a check-in
 
 - reads with statements composed once, at import, and only the columns it needs (``Arrivals``);
 - writes with Core INSERTs that store the very row the ORM would store (``insert_visit``,
-  ``insert_event``; tests/api/test_fastpath.py holds them to it, column by column);
+  ``insert_event``; tests/api/test_fastpath.py holds them to it, column by column), and a
+  check-out with one Core UPDATE checked against the visit's version as a flush would be
+  (``store_changes``);
 - hands back detached instances that hold every column, built from the values written; the
   answer is dumped from them before the request's commit point commits (docs/decisions.md,
   "One commit point"), and being detached, the commit expires nothing of them.
@@ -19,6 +21,7 @@ interface:
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
     insert_visit(values, user=, village=) -> Visit     insert_event(values)
+    store_changes(visit)    the changes made to a loaded visit, with one version-checked UPDATE
     attach(instance) -> the instance in the session
 """
 from __future__ import annotations
@@ -28,8 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, insert, select, true, union_all
+from sqlalchemy import Select, bindparam, insert, inspect, select, true, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import User
 from ..db_types import attach_loaded, attribute_keys, core_rows, loaded
@@ -234,3 +238,36 @@ def insert_visit(values: dict, *, user: User, village: Village) -> Visit:
 def insert_event(values: dict) -> None:
     """Store a visit event with one Core INSERT (the row ``VisitEvent(**values)`` would be)."""
     _EVENT_INSERT.execute(values)
+
+
+_VISITS = Visit.__table__
+_VERSION_KEY = Visit.__mapper__.get_property_by_column(Visit.__mapper__.version_id_col).key
+# SET takes the columns the parameters name; the WHERE's own parameters are named apart.
+_VISIT_UPDATE = update(_VISITS).where(_VISITS.c.id == bindparam("where_id"),
+                                      _VISITS.c.version == bindparam("where_version"))
+
+
+def store_changes(visit: Visit) -> None:
+    """Store what was changed on a loaded, persistent visit with one Core UPDATE, as the ORM's
+    flush would: only the changed columns, the version raised by one and checked, so that a
+    concurrent change of the same visit fails (``StaleDataError``; the request's commit point
+    runs the request again on the visit as it now is). The instance then holds the values as
+    stored, with no change left for a flush.
+
+    Nothing the session would do on a flush runs: ``onupdate`` defaults are not applied (set
+    ``updated_at`` yourself) and the credits listener does not see it (call
+    ``credits.note_stay``).
+    """
+    state = inspect(visit)
+    changes = {key: state.dict[key] for key in state.committed_state}
+    if not changes:
+        return
+    version = state.dict[_VERSION_KEY]
+    changes[_VERSION_KEY] = version + 1
+    result = db.session.connection().execute(
+        _VISIT_UPDATE, {**changes, "where_id": visit.id, "where_version": version})
+    if result.rowcount != 1:
+        raise StaleDataError(f"visit {visit.id} was changed by another request "
+                             f"(expected version {version})")
+    for key, value in changes.items():
+        set_committed_value(visit, key, value)

@@ -355,7 +355,14 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     visit.check_out_digest = digest
     visit.flags = F.active(set(visit.flags) | found, book)
     _settle_status(visit, book)
-    _event(visit, actor, "checked_out", "open", _offset_changes(offset), at=now)
+    visit.updated_at = now
+    # the write path a phone's check-out takes: Core statements, as for a check-in
+    fastpath.store_changes(visit)
+    fastpath.insert_event({
+        "visit_id": visit.id, "actor_id": actor.id, "at": now, "action": "checked_out",
+        "from_status": "open", "to_status": visit.status, "changes": _offset_changes(offset),
+        "comment": None})
+    credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at)
     reevaluate_successor(visit, book, now=now)
     return visit
 

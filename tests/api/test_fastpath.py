@@ -172,3 +172,67 @@ def test_the_comparison_covers_every_column():
     """Nothing of ``visits`` escapes the comparison but the two columns set aside."""
     assert set(COMPARED) | SET_ASIDE == {column.key for column in VISITS.c}
     assert len(COMPARED) == len(VISITS.c) - len(SET_ASIDE)
+
+
+# --- a check-out: one version-checked UPDATE ------------------------------------------------
+
+CHECK_OUT = {"check_out_at_original": None, "check_out_lat": 31.5, "check_out_lon": 117.2,
+             "check_out_accuracy_m": 12.0, "check_out_distance_m": 40.0,
+             "check_out_manual": True, "households": 3, "note": "走访 3 户",
+             "status": "verified", "flags": ["manual_time"], "check_out_digest": "e" * 64}
+
+
+def open_visit(org, moment: datetime) -> Visit:
+    """An open visit of the cadre's, loaded in the session as a check-out loads it."""
+    values = {"client_id": new_id(), "user_id": org.cadre.id, "village_id": org.village.id,
+              "check_in_at": moment - timedelta(hours=7),
+              "check_in_at_original": moment - timedelta(hours=7), "request_digest": "d" * 64}
+    with clock.frozen_at(moment - timedelta(hours=7)):
+        inserted = fastpath.insert_visit(values, user=org.cadre, village=org.village)
+    return fastpath.visit_by_id(inserted.id)
+
+
+def test_a_check_out_stores_the_row_a_flush_would(app, org):
+    moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    changes = {**CHECK_OUT, "check_out_at": moment, "check_out_at_original": moment,
+               "check_out_received_at": moment, "updated_at": moment}
+    visit = open_visit(org, moment)
+    savepoint = db.session.begin_nested()
+    for key, value in changes.items():
+        setattr(visit, key, value)
+    db.session.flush()
+    orm = stored(visit.id, db.session.connection())
+    savepoint.rollback()
+
+    visit = fastpath.visit_by_id(visit.id)
+    assert visit.check_out_at is None and visit.version == 1
+    for key, value in changes.items():
+        setattr(visit, key, value)
+    fastpath.store_changes(visit)
+    assert not db.session.is_modified(visit), "nothing is left for a flush to write again"
+    db.session.flush()
+    fast = stored(visit.id, db.session.connection())
+    held = dict(instance_state(visit).dict)
+    db.session.rollback()
+
+    assert differences(fast, orm) == {}
+    assert fast["version"] == orm["version"] == 2
+    assert {key: held[key] for key in fast} == fast
+
+
+def test_a_check_out_that_lost_a_race_changes_nothing(app, org):
+    """Another request changed the visit after it was loaded: the UPDATE finds no row of the
+    version it read and raises, as a flush would (the commit point runs the request again)."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.exc import StaleDataError
+
+    moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    visit = open_visit(org, moment)
+    db.session.connection().execute(update(VISITS).where(VISITS.c.id == visit.id)
+                                    .values(version=VISITS.c.version + 1, status="withdrawn"))
+    visit.check_out_at = moment
+    with pytest.raises(StaleDataError):
+        fastpath.store_changes(visit)
+    row = stored(visit.id, db.session.connection())
+    db.session.rollback()
+    assert (row["status"], row["check_out_at"], row["version"]) == ("withdrawn", None, 2)
