@@ -21,7 +21,7 @@ interface:
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
     insert_visit(values, user=, village=) -> Visit     insert_event(values)
-    store_changes(visit)    the changes made to a loaded visit, with one version-checked UPDATE
+    store_changes(visit, changes)    a loaded visit's changes, one version-checked UPDATE
     attach(instance) -> the instance in the session
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, insert, inspect, select, true, union_all, update
+from sqlalchemy import Select, bindparam, insert, select, true, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -247,23 +247,22 @@ _VISIT_UPDATE = update(_VISITS).where(_VISITS.c.id == bindparam("where_id"),
                                       _VISITS.c.version == bindparam("where_version"))
 
 
-def store_changes(visit: Visit) -> None:
-    """Store what was changed on a loaded, persistent visit with one Core UPDATE, as the ORM's
-    flush would: only the changed columns, the version raised by one and checked, so that a
-    concurrent change of the same visit fails (``StaleDataError``; the request's commit point
-    runs the request again on the visit as it now is). The instance then holds the values as
-    stored, with no change left for a flush.
+def store_changes(visit: Visit, changes: dict) -> None:
+    """Store ``changes`` (columns by attribute name) of a loaded, persistent visit with one
+    Core UPDATE, as the ORM's flush would store them set on it: the version raised by one and
+    checked, so that a concurrent change of the same visit fails (``StaleDataError``; the
+    request's commit point runs the request again on the visit as it now is). The instance
+    then holds the values as stored, as if it had been loaded with them: nothing is left for
+    a flush to write.
 
     Nothing the session would do on a flush runs: ``onupdate`` defaults are not applied (set
     ``updated_at`` yourself) and the credits listener does not see it (call
     ``credits.note_stay``).
     """
-    state = inspect(visit)
-    changes = {key: state.dict[key] for key in state.committed_state}
     if not changes:
         return
-    version = state.dict[_VERSION_KEY]
-    changes[_VERSION_KEY] = version + 1
+    version = visit.version
+    changes = {**changes, _VERSION_KEY: version + 1}
     result = db.session.connection().execute(
         _VISIT_UPDATE, {**changes, "where_id": visit.id, "where_version": version})
     if result.rowcount != 1:

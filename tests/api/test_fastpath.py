@@ -206,10 +206,8 @@ def test_a_check_out_stores_the_row_a_flush_would(app, org):
 
     visit = fastpath.visit_by_id(visit.id)
     assert visit.check_out_at is None and visit.version == 1
-    for key, value in changes.items():
-        setattr(visit, key, value)
-    fastpath.store_changes(visit)
-    assert not db.session.is_modified(visit), "nothing is left for a flush to write again"
+    fastpath.store_changes(visit, changes)
+    assert visit not in db.session.dirty, "nothing is left for a flush to write"
     db.session.flush()
     fast = stored(visit.id, db.session.connection())
     held = dict(instance_state(visit).dict)
@@ -230,9 +228,8 @@ def test_a_check_out_that_lost_a_race_changes_nothing(app, org):
     visit = open_visit(org, moment)
     db.session.connection().execute(update(VISITS).where(VISITS.c.id == visit.id)
                                     .values(version=VISITS.c.version + 1, status="withdrawn"))
-    visit.check_out_at = moment
     with pytest.raises(StaleDataError):
-        fastpath.store_changes(visit)
+        fastpath.store_changes(visit, {"check_out_at": moment})
     row = stored(visit.id, db.session.connection())
     db.session.rollback()
     assert (row["status"], row["check_out_at"], row["version"]) == ("withdrawn", None, 2)
