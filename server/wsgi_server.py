@@ -57,9 +57,6 @@ NO_FORWARDING_TRUST = {"forwarded_allow_ips": "", "secure_scheme_headers": {},
 # ahead of need (Chromium's preconnect) and may leave them unused for seconds; a sync worker
 # that waited on one would serve no one else meanwhile (see JsonErrorWorker.accept).
 IDLE_CONNECTION_S = 10.0
-# How long a new connection's first bytes are waited for before it is set aside: a request
-# follows its connect at once (on loopback within microseconds), a preconnect does not.
-FIRST_BYTES_S = 0.005
 
 # Headers every answer carries (server/security.py adds the same to the app's).
 ERROR_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
@@ -151,7 +148,7 @@ class JsonErrorWorker(SyncWorker):
         client, addr = listener.accept()
         client.setblocking(1)
         util.close_on_exec(client)
-        if _readable([client], FIRST_BYTES_S):
+        if _readable([client], 0):  # its request came with it: the usual case
             self.handle(listener, client, addr)
         else:
             self._waiting_connections()[client] = (listener, addr,
