@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,18 +36,20 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.server_process import (  # noqa: E402
+    ServerProcess,
+    free_port,
+    serve_environment,
+    zaicun_command,
+)
+
 CHROME = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 DEMO_PASSWORD = "zaicun-demo"
 CADRE = "cadre1"
 SUPERVISOR = "supervisor"
 TARGET = 0.95
 MOBILE = ("performance", "accessibility", "best-practices")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float) -> None:
@@ -63,20 +64,12 @@ def wait_for(url: str, seconds: float) -> None:
             time.sleep(0.3)
 
 
-def zaicun_command() -> str:
-    """The ``zaicun`` script of the Python running this file (the project's venv)."""
-    here = Path(sys.executable).parent / "zaicun"
-    return str(here) if here.exists() else (shutil.which("zaicun") or "zaicun")
-
-
-def start_service(folder: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, ZAICUN_DATABASE_URL=f"sqlite:///{folder / 'zaicun.sqlite3'}")
-    log = open(folder / "service.log", "w")  # noqa: SIM115 - closed with the process
-    service = subprocess.Popen([zaicun_command(), "serve", "--demo", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    wait_for(f"http://127.0.0.1:{port}/healthz", 240)
-    return service
+def demo_service(folder: Path) -> ServerProcess:
+    """``zaicun serve --demo`` on a fresh SQLite file in ``folder``, not yet started."""
+    port = free_port()
+    env = serve_environment(f"sqlite:///{folder / 'zaicun.sqlite3'}", folder / "instance")
+    return ServerProcess(zaicun_command() + ["serve", "--demo", "--port", str(port)], port,
+                         cwd=folder, env=env, timeout=240)
 
 
 def start_chromium(folder: Path, port: int) -> subprocess.Popen:
@@ -148,12 +141,12 @@ def main() -> int:
         raise SystemExit(f"no Chromium at {CHROME}: apt-get install -y chromium")
 
     folder = Path(tempfile.mkdtemp(prefix="zaicun-lighthouse-"))
-    reports = args.keep or folder
+    reports = args.keep or folder / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    app_port, debug_port = free_port(), free_port()
-    service = start_service(folder, app_port)
+    debug_port = free_port()
+    service = demo_service(folder).start()
     chrome = start_chromium(folder, debug_port)
-    base = f"http://127.0.0.1:{app_port}/"
+    base = service.url + "/"
     rows: list[tuple[str, dict[str, float], tuple[str, ...], Path]] = []
     try:
         path = reports / "login.json"
@@ -177,7 +170,7 @@ def main() -> int:
                      ("accessibility",), path))
     finally:
         stop(chrome)
-        stop(service)
+        service.stop()
 
     missed = False
     print(f"Lighthouse 12, {CHROME}; target ≥ {TARGET:.2f} for each score shown")
@@ -197,9 +190,9 @@ def main() -> int:
             lost = failed_audits(path, category)
             if lost and scores[category] < 1:
                 print(f"    {category} lost points on: {', '.join(lost)}")
-    print("reports:", reports)
-    if not args.keep:
-        shutil.rmtree(folder, ignore_errors=True)
+    if args.keep:
+        print("reports:", reports)
+    shutil.rmtree(folder, ignore_errors=True)
     print("all targets met" if not missed else "MISSED: a score marked ! is under the target")
     return 1 if missed else 0
 

@@ -142,6 +142,10 @@ class JsonErrorWorker(SyncWorker):
     # after IDLE_CONNECTION_S. A request already under way is read as before (a client that
     # stops half-way through its headers still meets the worker timeout: 408).
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._waiting = {}  # connection → (its listener, its address, when it is closed)
+
     def accept(self, listener):
         if self._serve_a_waiting_connection():
             return
@@ -151,17 +155,11 @@ class JsonErrorWorker(SyncWorker):
         if _readable([client], 0):  # its request came with it: the usual case
             self.handle(listener, client, addr)
         else:
-            self._waiting_connections()[client] = (listener, addr,
-                                                   time.monotonic() + IDLE_CONNECTION_S)
-
-    def _waiting_connections(self) -> dict:
-        if not hasattr(self, "_waiting"):
-            self._waiting = {}
-        return self._waiting
+            self._waiting[client] = (listener, addr, time.monotonic() + IDLE_CONNECTION_S)
 
     def _serve_a_waiting_connection(self) -> bool:
         """Serve one set-aside connection whose request has come; close the expired ones."""
-        waiting = self._waiting_connections()
+        waiting = self._waiting
         if not waiting:
             return False
         now = time.monotonic()
@@ -178,7 +176,7 @@ class JsonErrorWorker(SyncWorker):
 
     def wait(self, timeout):
         """gunicorn's wait, also woken when a set-aside connection's request arrives."""
-        waiting = self._waiting_connections()
+        waiting = self._waiting
         if not waiting:
             return super().wait(timeout)
         self.notify()
