@@ -33,6 +33,7 @@ from .auth.passwords import check_policy, hash_password, verify_password
 from .extensions import db
 from .geo import distance_m
 from .org.models import LinkedVillage, Unit
+from .org.posts import first_post
 from .org.schemas import LinkedVillagesSchema, UnitCreateSchema, VillageCreateSchema
 from .org.services import check_role_unit, create_unit, create_village, set_linked_villages
 from .progress.facts import working_calendar
@@ -383,9 +384,10 @@ class Demo:
         units = {u.code: u for u in db.session.scalars(select(Unit))}
         for username, name, role, unit_code in STAFF + tuple(p[:4] for p in FIELD_PEOPLE):
             check_role_unit(role, units[unit_code])
-            self.users[username] = User(username=username, name=name, role=role,
-                                        unit=units[unit_code], active=True,
-                                        password_hash=password_hash, must_change_password=False)
+            self.users[username] = user = User(
+                username=username, name=name, role=role, unit=units[unit_code], active=True,
+                password_hash=password_hash, must_change_password=False)
+            first_post(user, units[unit_code], role, None, None)
         db.session.add_all(self.users.values())
         db.session.flush()
         for index, (username, _name, _role, code, pace) in enumerate(FIELD_PEOPLE):

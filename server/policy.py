@@ -41,8 +41,9 @@ def can_see_coordinates(actor: User, person: User) -> bool:
 
 
 def can_keep_own_visits(actor: User, person: User) -> bool:
-    """Create, check out, explain, withdraw, change village: the person's own visits only."""
-    return actor.role in FIELD_ROLES and actor.id == person.id
+    """Create, check out, explain, withdraw, change village: the person's own visits only
+    (someone with several posts may have held a field post then: check-in asks the date)."""
+    return (actor.role in FIELD_ROLES or actor.several_posts) and actor.id == person.id
 
 
 def can_review(actor: User, person: User) -> bool:

@@ -87,3 +87,74 @@ def test_upgrading_kept_credits_fills_running_totals_and_every_month(tmp_path):
     assert [(m.month, h, total) for m, h, total in
             [(date.fromisoformat(str(m)[:10]), h, t) for m, h, t in months]][1:5] == [
         (2, 0, 0), (3, 3, 3), (4, 0, 3), (5, 0, 3)]
+
+
+def _every_result(as_of_dates) -> dict:
+    """Every field person's results and the county's roll-up rows, as the API shows them."""
+    from sqlalchemy import select
+
+    from server.auth.models import User
+    from server.progress import services
+    people = db.session.scalars(select(User).where(User.role.in_(("cadre", "secretary")))
+                                .order_by(User.id)).all()
+    admin = db.session.scalar(select(User).where(User.role == "admin"))
+    found = {}
+    for as_of in as_of_dates:
+        for person in people:
+            found[as_of, person.username] = (
+                services.shown_as_of(person, as_of)[0].code,
+                [services.result_dict(r) for r in services.results_for(person, as_of)])
+        _, rows = services.unit_rows(admin, None, as_of)
+        found[as_of, "roll-up"] = [(p.username, p.unit_code, p.post_ended,
+                                    [services.result_dict(r) for r in results])
+                                   for p, results in rows]
+    db.session.remove()
+    return found
+
+
+def test_posts_and_dated_links_keep_every_result_of_the_demo_county(tmp_path):
+    """0007 turns each person's unit, role and dates into one post and each link into a dated
+    one: on a populated database (the demo county) every result, as of several dates, is what
+    it was. The demo's own transfer and promotion are made after the migration (a downgrade
+    keeps one post a person), so they are taken out first and compared on their own terms."""
+    from datetime import date
+
+    from sqlalchemy import delete, select, update
+
+    from server.auth.models import User
+    from server.clock import today
+    from server.demo import seed_demo
+    from server.org.models import Post
+    with fresh_database(tmp_path) as url:
+        app = _app(url)
+        with app.app_context():
+            upgrade()
+            seed_demo()
+            now = today()
+            dates = [now, date(now.year - 1, 12, 31), date(now.year - 1, 9, 30),
+                     date(now.year, 3, 31) if now >= date(now.year, 3, 31) else now]
+            # One post each, as everyone had before posts existed.
+            moved = db.session.scalars(select(User.id).where(User.several_posts)).all()
+            for user_id in moved:
+                first = db.session.scalars(select(Post).where(Post.user_id == user_id)
+                                           .order_by(Post.id)).first()
+                db.session.execute(delete(Post).where(Post.user_id == user_id,
+                                                      Post.id != first.id))
+                db.session.execute(update(Post).where(Post.id == first.id).values(ends_on=None))
+                db.session.execute(update(User).where(User.id == user_id).values(
+                    several_posts=False, role=first.role, unit_id=first.unit_id,
+                    active_until=None, post_changes_on=None))
+            db.session.commit()
+            before = _every_result(dates)
+            downgrade(revision="0006")
+            upgrade()
+            after = _every_result(dates)
+            posts = db.session.scalar(select(db.func.count()).select_from(Post))
+            people = db.session.scalar(select(db.func.count()).select_from(User))
+            db.session.remove()
+            db.engine.dispose()
+    assert posts == people
+    assert len(before) == len(after) > 40
+    assert all(before[as_of, "roll-up"] for as_of in dates)  # results there were to keep
+    changed = [key for key in before if before[key] != after[key]]
+    assert changed == []

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ..clock import today
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
-from ..org.models import LinkedVillage, Unit
+from ..org.models import LinkedVillage, Post, Unit
 from .usernames import username_key
 
 ROLES = ("cadre", "secretary", "supervisor", "admin")
@@ -16,7 +17,12 @@ FIELD_ROLES = ("cadre", "secretary")  # people who visit villages
 
 
 class User(db.Model):
-    """A person who logs in: a cadre, secretary, supervisor or admin."""
+    """A person who logs in: a cadre, secretary, supervisor or admin.
+
+    ``role``, ``unit``, ``active_from`` and ``active_until`` sum up the person's posts
+    (``server/org/posts.py`` keeps them): the role and unit of the post in effect, the first
+    post's start and the last post's end. Anything that depends on a date asks the posts.
+    """
 
     __tablename__ = "users"
     __table_args__ = (
@@ -36,10 +42,18 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # More than one post: results, roll-ups and scope must look at the posts by date.
+    several_posts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The next date on which the post in effect changes (the summary is then made again).
+    post_changes_on: Mapped[date | None] = mapped_column(Date)
 
     unit: Mapped[Unit | None] = relationship()
     links: Mapped[list[LinkedVillage]] = relationship(
         cascade="all, delete-orphan", order_by=LinkedVillage.id
+    )
+    posts: Mapped[list[Post]] = relationship(
+        cascade="all, delete-orphan", order_by=(Post.starts_on.is_not(None), Post.starts_on,
+                                                 Post.id)
     )
 
     @validates("username")
@@ -47,13 +61,20 @@ class User(db.Model):
         self.username_key = username_key(username)
         return username
 
+    def links_on(self, day: date) -> list[LinkedVillage]:
+        return [link for link in self.links if link.valid_on(day)]
+
     @property
     def linked_villages(self):
-        return [link.village for link in self.links]
+        """The villages linked to the person today."""
+        return [link.village for link in self.links_on(today())]
 
     @property
     def linked_village_codes(self) -> list[str]:
-        return [link.village.code for link in self.links]
+        return [village.code for village in self.linked_villages]
+
+    def post_on(self, day: date) -> Post | None:
+        return next((post for post in self.posts if post.held_on(day)), None)
 
     @property
     def unit_code(self) -> str | None:

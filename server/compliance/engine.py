@@ -50,10 +50,85 @@ def period_containing(kind: str, day: date) -> Period:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Days of a period in one or more pieces (the active part of a rule: RULES.md §8), in
+    order, none touching another."""
+    pieces: tuple[Period, ...]
+
+    @classmethod
+    def of(cls, periods) -> Span:
+        """The union of ``periods`` (empty ones left out; overlapping or adjacent ones
+        merged)."""
+        merged: list[Period] = []
+        for piece in sorted((p for p in periods if not p.empty), key=lambda p: p.start):
+            if merged and piece.start <= merged[-1].end + timedelta(days=1):
+                if piece.end > merged[-1].end:
+                    merged[-1] = Period(merged[-1].start, piece.end)
+            else:
+                merged.append(piece)
+        return cls(tuple(merged))
+
+    @property
+    def empty(self) -> bool:
+        return not self.pieces
+
+    @property
+    def start(self) -> date:
+        return self.pieces[0].start
+
+    @property
+    def end(self) -> date:
+        return self.pieces[-1].end
+
+    @property
+    def outline(self) -> Period:
+        """From the first day to the last."""
+        return Period(self.start, self.end)
+
+    def count(self, counter) -> int:
+        """``counter(first, last)`` added up over the pieces."""
+        return sum(counter(p.start, p.end) for p in self.pieces)
+
+    def clip(self, first: date | None, last: date | None) -> Span:
+        return Span.of(p.clip(first, last) for p in self.pieces)
+
+    def __contains__(self, day: date) -> bool:
+        return any(p.start <= day <= p.end for p in self.pieces)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A post as results see it: a role from ``start`` through ``end`` (None: no limit)."""
+    role: str
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
 class Person:
+    """Whom a result is for: their posts (or, for one post, its role and dates)."""
     role: str
     active_from: date | None = None
     active_until: date | None = None
+    posts: tuple[Held, ...] = ()
+
+    def held(self) -> tuple[Held, ...]:
+        return self.posts or (Held(self.role, self.active_from, self.active_until),)
+
+    def known_on(self, as_of: date) -> tuple[Held, ...]:
+        """The posts as they stood on ``as_of`` (RULES.md §8, "History does not move"): those
+        begun by then (or the first, for someone yet to start), each taken to go on unless it
+        ended before ``as_of`` — an end or a new post dated later is not known on that day."""
+        posts = sorted(self.held(), key=lambda p: (p.start is not None, p.start or date.min))
+        begun = [p for p in posts if p.start is None or p.start <= as_of] or posts[:1]
+        return tuple(Held(p.role, p.start, p.end if p.end is not None and p.end < as_of
+                          else None) for p in begun)
+
+    def active_part(self, rule: Rule, period: Period, as_of: date) -> Span:
+        """The days of ``period`` on which the person held a post the rule covers, as known
+        on ``as_of``."""
+        return Span.of(period.clip(p.start, p.end) for p in self.known_on(as_of)
+                       if rule.applies_to(p.role))
 
 
 @dataclass(frozen=True)
@@ -93,39 +168,20 @@ class DailyLedger:
         self.credits = dict(credits or {})
         self.seconds_by_day = dict(seconds or {})
 
-    def total(self, span: Period) -> Fraction:
-        return sum((c for d, c in self.credits.items() if _in(d, span)), Fraction(0))
+    def total(self, span: Span) -> Fraction:
+        return sum((c for d, c in self.credits.items() if d in span), Fraction(0))
 
-    def seconds(self, span: Period) -> int:
-        return sum(s for d, s in self.seconds_by_day.items() if _in(d, span))
+    def seconds(self, span: Span) -> int:
+        return sum(s for d, s in self.seconds_by_day.items() if d in span)
 
     def on(self, day: date) -> Fraction:
         return self.credits.get(day, Fraction(0))
 
 
-class SummedLedger:
-    """Totals already summed by the database for exactly the spans asked about, plus the
-    credits of the few dates an absence needs one by one."""
-
-    def __init__(self, totals: Mapping[Period, tuple[Fraction, int]],
-                 credits_on: Mapping[date, Fraction] | None = None):
-        self.totals = totals
-        self.credits_on = dict(credits_on or {})
-
-    def total(self, span: Period) -> Fraction:
-        return self.totals.get(span, (Fraction(0), 0))[0]
-
-    def seconds(self, span: Period) -> int:
-        return self.totals.get(span, (Fraction(0), 0))[1]
-
-    def on(self, day: date) -> Fraction:
-        return self.credits_on.get(day, Fraction(0))
-
-
 @dataclass(frozen=True)
 class Facts:
     """What is known about one person; ``credits`` are the kept village-day credits."""
-    credits: DailyLedger | SummedLedger = field(default_factory=DailyLedger)
+    credits: DailyLedger = field(default_factory=DailyLedger)
     visits: Sequence[VisitFact] = ()
     report_dates: Sequence[date] = ()
     linked_villages: frozenset[int] = frozenset()
@@ -138,7 +194,7 @@ class Facts:
 class RuleResult:
     rule: Rule
     period: Period
-    active: Period
+    active: Period   # from the active part's first day to its last (``pieces``: the days)
     actual: Fraction
     target: Fraction
     expected_to_date: Fraction
@@ -155,6 +211,7 @@ class RuleResult:
     opening: Fraction = Fraction(0)  # the opening balance inside ``actual``
     absences: tuple[AbsenceEffect, ...] = ()  # the absences that changed the result
     absence_credit: Fraction = Fraction(0)    # village days of village-work absences in actual
+    pieces: tuple[Period, ...] = ()           # the active part (RULES.md §8: posts' union)
 
 
 def merge_absences(absences: Sequence[Absence]) -> list[tuple[date, date]]:
@@ -176,6 +233,8 @@ class PersonDays:
         self.away = merge_absences([a for a in absences if not a.counts_as_village_work])
 
     def count(self, first: date, last: date) -> int:
+        if last < first:
+            return 0
         total = self.calendar.count(first, last)
         for start, end in self.away:
             total -= self.calendar.count(max(start, first), min(end, last))
@@ -190,10 +249,6 @@ def village_work_absence_days(calendar: WorkingCalendar, absences: Sequence[Abse
         if start <= last and end >= first:
             days.update(calendar.days(max(start, first), min(end, last)))
     return days
-
-
-def _in(day: date, span: Period) -> bool:
-    return span.start <= day <= span.end
 
 
 def _visits_for(rule: Rule, facts: Facts) -> list[VisitFact]:
@@ -214,14 +269,15 @@ def _ledger(rule: Rule, facts: Facts, zone: ZoneInfo, thresholds: Thresholds):
     return DailyLedger(credit_village_days(stays, zone, thresholds), seconds_by_date(stays, zone))
 
 
-def _absence_credit(ledger, facts: Facts, span: Period, calendar: WorkingCalendar) -> Fraction:
+def _absence_credit(ledger, facts: Facts, span: Span, calendar: WorkingCalendar) -> Fraction:
     """What "counts as village work" absences add over ``span``: each of their working days
     tops that date's credit up to 1."""
-    return sum((1 - min(Fraction(1), ledger.on(day)) for day in village_work_absence_days(
-        calendar, facts.absences, span.start, span.end)), Fraction(0))
+    days = set().union(*(village_work_absence_days(calendar, facts.absences, p.start, p.end)
+                         for p in span.pieces))
+    return sum((1 - min(Fraction(1), ledger.on(day)) for day in days), Fraction(0))
 
 
-def measure(rule: Rule, facts: Facts, span: Period, calendar: WorkingCalendar,
+def measure(rule: Rule, facts: Facts, span: Span, calendar: WorkingCalendar,
             zone: ZoneInfo, thresholds: Thresholds) -> tuple[Fraction, Fraction]:
     """The rule's actual over ``span`` (the active part up to as_of), and the part of it that
     "counts as village work" absences credited (village days only; else 0)."""
@@ -232,7 +288,7 @@ def measure(rule: Rule, facts: Facts, span: Period, calendar: WorkingCalendar,
     return measure_actual(rule, facts, span, calendar, zone, thresholds), Fraction(0)
 
 
-def measure_actual(rule: Rule, facts: Facts, span: Period, calendar: WorkingCalendar,
+def measure_actual(rule: Rule, facts: Facts, span: Span, calendar: WorkingCalendar,
                    zone: ZoneInfo, thresholds: Thresholds) -> Fraction:
     """The rule's actual over ``span`` (the active part up to as_of)."""
     if rule.metric == "village_days":
@@ -240,9 +296,8 @@ def measure_actual(rule: Rule, facts: Facts, span: Period, calendar: WorkingCale
     if rule.metric == "village_hours":
         return Fraction(_ledger(rule, facts, zone, thresholds).seconds(span), 3600)
     if rule.metric == "thematic_reports":
-        return Fraction(sum(1 for d in facts.report_dates if _in(d, span)))
-    visits = [v for v in _visits_for(rule, facts)
-              if _in(v.stay.start.astimezone(zone).date(), span)]
+        return Fraction(sum(1 for d in facts.report_dates if d in span))
+    visits = [v for v in _visits_for(rule, facts) if v.stay.start.astimezone(zone).date() in span]
     if rule.metric == "visits":
         return Fraction(len(visits))
     if rule.metric == "households_visited":
@@ -289,8 +344,8 @@ class Frame:
     for everyone with the same rule, role, active dates and absences on the same as-of date."""
     rule: Rule
     period: Period
-    active: Period
-    so_far: Period
+    active: Span
+    so_far: Span
     target: Fraction
     expected_to_date: Fraction
     remaining_working_days: int
@@ -316,7 +371,7 @@ class Frame:
         remaining = max(Fraction(0), self.target - actual)
         days = self.remaining_working_days
         return RuleResult(
-            rule=self.rule, period=self.period, active=self.active, actual=actual,
+            rule=self.rule, period=self.period, active=self.active.outline, actual=actual,
             target=self.target, expected_to_date=self.expected_to_date,
             status=decide_status(actual, self.target, self.expected_to_date, self.finished),
             remaining=remaining, remaining_working_days=days,
@@ -324,37 +379,35 @@ class Frame:
             official_working_days=self.official_working_days, working_days=self.working_days,
             working_days_to_date=self.working_days_to_date,
             reachable=self.reachable(remaining), opening=opening, absences=self.absences,
-            absence_credit=absence_credit)
+            absence_credit=absence_credit, pieces=self.active.pieces)
 
 
 def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: WorkingCalendar,
           as_of: date) -> Frame | None:
     """The person-independent part of a result; None when the rule does not apply."""
-    if not rule.applies_to(person.role):
-        return None
     period = period_containing(rule.period, as_of)
-    active = period.clip(person.active_from, person.active_until)
-    if active.empty or calendar.count(active.start, active.end) == 0:
+    active = person.active_part(rule, period, as_of)
+    if active.empty or active.count(calendar.count) == 0:
         return None
     days = PersonDays(calendar, absences)
-    own_total = days.count(active.start, active.end)
+    own_total = active.count(days.count)
     target = _target(rule, own_total, calendar.count(period.start, period.end))
-    so_far = Period(active.start, min(as_of, active.end))
-    elapsed = days.count(so_far.start, so_far.end)
+    so_far = active.clip(None, as_of)
+    elapsed = so_far.count(days.count)
+    after = active.clip(as_of + timedelta(days=1), None)
     return Frame(
         rule=rule, period=period, active=active, so_far=so_far, target=target,
         expected_to_date=target * elapsed / own_total if own_total else target,
-        remaining_working_days=days.count(max(as_of + timedelta(days=1), active.start),
-                                          active.end),
+        remaining_working_days=after.count(days.count),
         finished=as_of >= active.end, calendar=calendar.kind_of_range(period.start, period.end),
-        official_working_days=calendar.count(active.start, active.end), working_days=own_total,
-        working_days_to_date=elapsed if not so_far.empty else 0,
-        calendar_days_left=max(0, (active.end - max(as_of, active.start - timedelta(days=1))).days),
+        official_working_days=active.count(calendar.count), working_days=own_total,
+        working_days_to_date=elapsed,
+        calendar_days_left=after.count(lambda first, last: (last - first).days + 1),
         absences=_effects(rule, absences, calendar, active, so_far))
 
 
 def _effects(rule: Rule, absences: Sequence[Absence], calendar: WorkingCalendar,
-             active: Period, so_far: Period) -> tuple[AbsenceEffect, ...]:
+             active: Span, so_far: Span) -> tuple[AbsenceEffect, ...]:
     """The absences with working days in the active part that change this rule's result: every
     one away from villages (the person's working days), and for village days also those
     counted as village work (their credit). Each with its own working days: overlapping
@@ -363,10 +416,9 @@ def _effects(rule: Rule, absences: Sequence[Absence], calendar: WorkingCalendar,
     for absence in sorted(absences, key=lambda a: (a.start, a.end, a.id or 0)):
         if absence.counts_as_village_work and rule.metric != "village_days":
             continue
-        days = calendar.count(max(absence.start, active.start), min(absence.end, active.end))
+        days = active.clip(absence.start, absence.end).count(calendar.count)
         if days:
-            to_date = 0 if so_far.empty else calendar.count(
-                max(absence.start, so_far.start), min(absence.end, so_far.end))
+            to_date = so_far.clip(absence.start, absence.end).count(calendar.count)
             found.append(AbsenceEffect(absence, days, to_date))
     return tuple(found)
 

@@ -42,14 +42,16 @@ from werkzeug.security import generate_password_hash
 from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, one_time_password
 from ..auth.usernames import username_key
+from ..clock import today
 from ..db_types import utcnow
 from ..errors import ApiError, Conflict, InvalidInput
 from ..extensions import db
 from ..field_messages import localize
 from ..messages import message, prefers_english
-from .models import LinkedVillage, Unit, Village
+from .models import LinkedVillage, Post, Unit, Village
+from .posts import check_role_unit, next_change
 from .schemas import UserCreateSchema, VillageCreateSchema
-from .services import check_found_unit, check_role_unit, ensure_may_place, to_wgs84, unknown_village
+from .services import check_found_unit, ensure_may_place, to_wgs84, unknown_village
 
 VILLAGE_COLUMNS = ("code", "name", "township_code", "lat", "lon", "radius_m", "crs")
 USER_COLUMNS = ("username", "name", "role", "unit_code", "active_from", "active_until",
@@ -373,7 +375,8 @@ def check_users(actor: User | None, table: Table, progress: Progress | None = No
             "role": data["role"], "unit_id": unit.id if unit else None,
             "active_from": data.get("active_from"), "active_until": data.get("active_until"),
             "active": True, "password_hash": None, "must_change_password": True,
-            "created_at": now})
+            "created_at": now, "several_posts": False, "post_changes_on": next_change(
+                [(data.get("active_from"), data.get("active_until"))], today())})
         plan.passwords.append(data["password"])
         plan.links.append(links)
         plan.rows.append(row_no)
@@ -526,8 +529,13 @@ def write_users(plan: UserPlan, finish: Finish | None = None,
             ids.update((key, user_id) for key, user_id in connection.execute(select(
                 users.c.username_key, users.c.id).where(users.c.username_key.in_(chunk))))
         now = utcnow()
+        bulk_insert(connection, Post.__table__, [
+            {"user_id": ids[user["username_key"]], "unit_id": user["unit_id"],
+             "role": user["role"], "starts_on": user["active_from"],
+             "ends_on": user["active_until"], "created_at": now} for user in plan.users])
         bulk_insert(connection, LinkedVillage.__table__, [
-            {"user_id": ids[user["username_key"]], "village_id": village_id, "linked_at": now}
+            {"user_id": ids[user["username_key"]], "village_id": village_id, "linked_at": now,
+             "starts_on": None, "ends_on": None}
             for user, village_ids in zip(plan.users, plan.links) for village_id in village_ids])
         return len(plan.users)
 

@@ -1,9 +1,10 @@
-"""Units (province … township), villages and the villages linked to a person."""
+"""Units (province … township), villages, the posts people hold in units and the villages
+linked to a person — both dated (docs/rules.md §8)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import UTCDateTime, utcnow
@@ -72,14 +73,58 @@ class Village(db.Model):
 
 
 class LinkedVillage(db.Model):
-    """A village a person is linked to (包村)."""
+    """A village linked to a person (包村) from ``starts_on`` through ``ends_on`` (inclusive;
+    None: no limit). Ended links are kept, so coverage as of a past date uses the links valid
+    then; a village may be linked again later (a new row)."""
 
     __tablename__ = "linked_villages"
-    __table_args__ = (UniqueConstraint("user_id", "village_id"),)
+    __table_args__ = (
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR ends_on >= starts_on",
+                        name="dates"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
 
     village: Mapped[Village] = relationship()
+
+    def valid_on(self, day: date) -> bool:
+        return (self.starts_on is None or self.starts_on <= day) and \
+            (self.ends_on is None or day <= self.ends_on)
+
+
+POST_ROLES = ("cadre", "secretary", "supervisor", "admin")
+
+
+class Post(db.Model):
+    """A post a person holds: a role in a unit from ``starts_on`` through ``ends_on``
+    (inclusive; None: no limit). A person's posts never overlap (``server/org/posts.py``)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint("role IN ('cadre', 'secretary', 'supervisor', 'admin')", name="role"),
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR ends_on >= starts_on",
+                        name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def unit_code(self) -> str | None:
+        return self.unit.code if self.unit else None
+
+    def held_on(self, day: date) -> bool:
+        return (self.starts_on is None or self.starts_on <= day) and \
+            (self.ends_on is None or day <= self.ends_on)

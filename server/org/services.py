@@ -14,15 +14,18 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import policy
 from ..audit.models import record
-from ..auth.models import FIELD_ROLES, User
+from ..auth.models import User
 from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
 from ..auth.usernames import username_key
+from ..clock import today
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
 from ..progress.rollup import pinyin_key
-from .models import UNIT_LEVELS, LinkedVillage, Unit, Village
+from . import posts
+from .models import UNIT_LEVELS, Unit, Village
+from .posts import check_role_unit
 
 # What the audit trail compares before and after a change (the attributes the API shows).
 _VILLAGE_AUDITED = ("code", "name", "township_code", "lat", "lon", "radius_m")
@@ -232,15 +235,6 @@ def list_users(actor: User, unit_code: str | None = None, role: str | None = Non
                   key=lambda u: (u.unit_code or "", pinyin_key(u.name), u.name, u.id))
 
 
-def check_role_unit(role: str, unit: Unit | None) -> None:
-    """Cadres and secretaries belong to a township; supervisors to some unit."""
-    if unit is None and role in (*FIELD_ROLES, "supervisor"):
-        raise InvalidInput("unit_required", errors={"unit_code": ["required"]})
-    if role in FIELD_ROLES and unit.level != "township":
-        raise InvalidInput("unit_not_township", errors={"unit_code": ["township required"]},
-                           code=unit.code)
-
-
 def ensure_may_place(actor: User | None, unit: Unit | None) -> None:
     """An admin may only place people in their own scope."""
     if actor is None:
@@ -263,10 +257,9 @@ def create_user(actor: User | None, data: dict, must_change_password: bool = Fal
             User.username_key == username_key(data["username"]))):
         raise duplicate
     user = User(username=data["username"], name=data["name"].strip(), role=data["role"],
-                unit=unit, active_from=data.get("active_from"),
-                active_until=data.get("active_until"), active=True,
-                password_hash=hash_password(data["password"]),
+                unit=unit, active=True, password_hash=hash_password(data["password"]),
                 must_change_password=must_change_password)
+    posts.first_post(user, unit, data["role"], data.get("active_from"), data.get("active_until"))
     _insert(user, duplicate)
     return user
 
@@ -296,7 +289,7 @@ def update_user(actor: User, user: User, data: dict) -> User:
     if start and end and end < start:
         raise InvalidInput("invalid_input", errors={"active_until": ["before active_from"]})
     before = _snapshot(user, _USER_AUDITED)
-    user.unit, user.role, user.active_from, user.active_until = unit, role, start, end
+    posts.edit_in_effect(user, unit, role, start, end)
     if "name" in data:
         user.name = data["name"].strip()
     if data.get("active") is False and user.active:
@@ -324,25 +317,30 @@ def reset_password(actor: User, user: User) -> str:
     return password
 
 
-def set_linked_villages(actor: User | None, user: User, codes: list[str]) -> User:
-    """Replace the villages a cadre or secretary is linked to (all in their township)."""
+def set_linked_villages(actor: User | None, user: User, codes: list[str],
+                        start=None) -> User:
+    """Make ``codes`` the villages linked to a cadre or secretary from ``start``, all in the
+    township of the post they hold then; links not listed end the day before (RULES.md §8).
+    Without ``start``: today, or — for someone linked to no village before — with no start,
+    as their first links always were (docs/decisions.md, "Dated links")."""
     if actor is not None:
         policy.ensure(policy.is_admin(actor))
         ensure_may_place(actor, user.unit)
-    if user.role not in FIELD_ROLES:
+    post = posts.field_post_on(user, start or today())
+    if post is None:
         raise InvalidInput("not_field_user")
     villages = []
     for index, code in enumerate(dict.fromkeys(codes)):
         village = find_village(code, f"village_codes.{index}")
-        if village.township_id != user.unit_id:
+        if village.township_id != post.unit_id:
             raise InvalidInput("linked_village_outside_township",
                                errors={f"village_codes.{index}": ["outside township"]}, code=code)
         villages.append(village)
-    keep = {v.id for v in villages}
-    user.links = [link for link in user.links if link.village_id in keep]
-    have = {link.village_id for link in user.links}
-    user.links.extend(LinkedVillage(village=v) for v in villages if v.id not in have)
+    if start is None and user.links:
+        start = today()
+    posts.relink(user, villages, start)
     if actor is not None:
-        record(actor.id, "user", user.id, "linked_villages", {"village_codes": list(codes)})
+        record(actor.id, "user", user.id, "linked_villages",
+               {"village_codes": list(codes), "from": str(start) if start else None})
     db.session.flush()
     return user

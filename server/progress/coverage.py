@@ -5,7 +5,7 @@ Opt-in, so the default roll-up (the one benchmarked for a province) reads nothin
 counts as the ``linked_village_coverage`` metric does (RULES.md §1, §7): counting visits only
 (``verified`` or ``approved`` — never open, pending, rejected or withdrawn ones), matched on
 the check-in's local date within the person's active part of the year up to ``as_of``, to the
-villages linked to the person now.
+villages linked to the person on ``as_of`` (RULES.md §8).
 """
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ def linked_village_coverage(people, as_of: date) -> dict[int, dict]:
     """Per person id: ``{"visited": n, "linked": m}``; ``people`` are roll-up rows (with
     ``id``, ``active_from`` and ``active_until``)."""
     ids = [p.id for p in people]
-    linked = _linked_counts(ids)
+    linked = _linked_counts(ids, as_of)
     visited: dict[int, int] = {}
     for (first, last), group in _by_window(people, as_of).items():
-        visited.update(_visited_counts(group, first, last))
+        visited.update(_visited_counts(group, first, last, as_of))
     return {pid: {"visited": visited.get(pid, 0), "linked": linked.get(pid, 0)} for pid in ids}
 
 
@@ -50,22 +50,25 @@ def _chunks(ids: list[int]):
         yield ids[start:start + CHUNK]
 
 
-def _linked_counts(ids: list[int]) -> dict[int, int]:
+def _linked_counts(ids: list[int], on: date) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
-        found.update((uid, len(villages)) for uid, villages in linked_villages(chunk).items())
+        found.update((uid, len(villages)) for uid, villages in linked_villages(chunk, on).items())
     return found
 
 
-def _visited_counts(ids: list[int], first: date, last: date) -> dict[int, int]:
-    """Linked villages with at least one counting visit checked in between the dates."""
+def _visited_counts(ids: list[int], first: date, last: date, on: date) -> dict[int, int]:
+    """Villages linked on ``on`` with at least one counting visit checked in between the
+    dates."""
     start, end = local_day_bounds(first, last)
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
         found.update(db.session.execute(
             select(Visit.user_id, func.count(func.distinct(Visit.village_id)))
             .join(LinkedVillage, (LinkedVillage.user_id == Visit.user_id)
-                  & (LinkedVillage.village_id == Visit.village_id))
+                  & (LinkedVillage.village_id == Visit.village_id)
+                  & (LinkedVillage.starts_on.is_(None) | (LinkedVillage.starts_on <= on))
+                  & (LinkedVillage.ends_on.is_(None) | (LinkedVillage.ends_on >= on)))
             .where(Visit.user_id.in_(chunk), Visit.status.in_(COUNTING_STATUSES),
                    Visit.check_in_at >= start, Visit.check_in_at < end)
             .group_by(Visit.user_id)).all())

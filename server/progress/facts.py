@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 
 from ..auth.models import User
 from ..cache import BoundedCache
@@ -21,13 +21,11 @@ from ..compliance.engine import (
     DailyLedger,
     Facts,
     Period,
-    SummedLedger,
     VisitFact,
-    period_containing,
 )
 from ..compliance.rules import Rule
 from ..extensions import db
-from ..org.models import LinkedVillage
+from ..org.posts import links_on
 from ..reports.models import ThematicReport
 from ..visits.models import COUNTING_STATUSES, Visit
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
@@ -75,13 +73,6 @@ def needs_visits(rules: list[Rule]) -> bool:
     return any(r.filtered or r.metric in VISIT_METRICS for r in rules)
 
 
-def _in_active_part(day_column, first: date, last: date):
-    """``first <= day <= last`` and within the person's active dates."""
-    return and_(day_column >= first, day_column <= last,
-                or_(User.active_from.is_(None), day_column >= User.active_from),
-                or_(User.active_until.is_(None), day_column <= User.active_until))
-
-
 def _absences(user_ids, span: Period) -> dict[int, list[AbsenceFact]]:
     found: dict[int, list[AbsenceFact]] = defaultdict(list)
     rows = db.session.scalars(select(Absence).where(
@@ -106,14 +97,9 @@ def _visits(user_ids, span: Period, zone) -> dict[int, list[VisitFact]]:
     return found
 
 
-def linked_villages(user_ids) -> dict[int, frozenset[int]]:
-    """Per person: the ids of the villages linked to them now."""
-    found: dict[int, set[int]] = defaultdict(set)
-    for user_id, village_id in db.session.execute(select(
-            LinkedVillage.user_id, LinkedVillage.village_id).where(
-            LinkedVillage.user_id.in_(user_ids))):
-        found[user_id].add(village_id)
-    return {k: frozenset(v) for k, v in found.items()}
+def linked_villages(user_ids, on: date) -> dict[int, frozenset[int]]:
+    """Per person: the ids of the villages linked to them on ``on``."""
+    return links_on(user_ids, on)
 
 
 def _openings(user_ids, year: int) -> dict[int, OpeningBalance]:
@@ -131,33 +117,16 @@ def _report_dates(user_ids, span: Period) -> dict[int, list[date]]:
     return found
 
 
-def _active_span(period: Period, as_of: date, user: User) -> Period:
-    """The part of the period the engine sums: the person's active part up to as_of."""
-    return period.clip(user.active_from, user.active_until).clip(None, as_of)
-
-
-def _summed_credits(people, users: dict[int, User], periods: set[Period], as_of: date,
-                    absences: dict[int, list[AbsenceFact]]) -> dict[int, SummedLedger]:
-    """Per person and period: credits and seconds summed by the database over the active
-    part so far, plus single-day credits where an absence counts as village work."""
-    totals: dict[int, dict[Period, tuple[Fraction, int]]] = defaultdict(dict)
-    for period in periods:
-        rows = db.session.execute(
-            select(DayCredit.user_id, func.sum(DayCredit.halves), func.sum(DayCredit.seconds))
-            .join(User, User.id == DayCredit.user_id)
-            .where(DayCredit.user_id.in_(people),
-                   _in_active_part(DayCredit.day, period.start, min(as_of, period.end)))
-            .group_by(DayCredit.user_id))
-        for user_id, halves, seconds in rows:
-            span = _active_span(period, as_of, users[user_id])
-            totals[user_id][span] = (Fraction(int(halves), 2), int(seconds))
-    credits_on: dict[int, dict[date, Fraction]] = defaultdict(dict)
-    for user_id, items in absences.items():
-        for a in (a for a in items if a.counts_as_village_work):
-            for day, halves in db.session.execute(select(DayCredit.day, DayCredit.halves).where(
-                    DayCredit.user_id == user_id, DayCredit.day.between(a.start, a.end))):
-                credits_on[user_id][day] = Fraction(halves, 2)
-    return {uid: SummedLedger(totals.get(uid, {}), credits_on.get(uid, {})) for uid in users}
+def _day_credits(user_ids, span: Period) -> dict[int, DailyLedger]:
+    """Per person: kept credits and seconds by local date over ``span``."""
+    days: dict[int, dict] = defaultdict(dict)
+    seconds: dict[int, dict] = defaultdict(dict)
+    for user_id, day, halves, secs in db.session.execute(select(
+            DayCredit.user_id, DayCredit.day, DayCredit.halves, DayCredit.seconds).where(
+            DayCredit.user_id.in_(user_ids), DayCredit.day.between(span.start, span.end))):
+        days[user_id][day] = Fraction(halves, 2)
+        seconds[user_id][day] = secs
+    return {uid: DailyLedger(days[uid], seconds[uid]) for uid in days}
 
 
 def year_of(as_of: date) -> Period:
@@ -168,7 +137,7 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
               zone, people) -> dict[int, Facts]:
     span = year_of(as_of)
     visits = _visits(people, span, zone) if needs_visits(rules) else {}
-    linked = linked_villages(people) if any(
+    linked = linked_villages(people, as_of) if any(
         r.linked_villages_only or r.metric == "linked_village_coverage" for r in rules) else {}
     reports = _report_dates(people, span) if any(
         r.metric == "thematic_reports" for r in rules) else {}
@@ -177,7 +146,7 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
     for uid in user_ids:
         opening = openings.get(uid)
         facts[uid] = Facts(
-            credits=ledgers[uid], visits=visits.get(uid, ()),
+            credits=ledgers.get(uid) or DailyLedger(), visits=visits.get(uid, ()),
             report_dates=reports.get(uid, ()), linked_villages=linked.get(uid, frozenset()),
             absences=absences.get(uid, ()),
             opening_village_days=Fraction(str(opening.village_days)) if opening else Fraction(0),
@@ -187,20 +156,16 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
 
 def facts_for_person(user: User, rules: list[Rule], as_of: date, zone) -> Facts:
     """Everything about one person in the year of ``as_of``, credits day by day."""
-    span = year_of(as_of)
-    people = select(User.id).where(User.id == user.id)
-    rows = db.session.execute(select(DayCredit.day, DayCredit.halves, DayCredit.seconds).where(
-        DayCredit.user_id == user.id, DayCredit.day.between(span.start, span.end))).all()
-    ledger = DailyLedger({d: Fraction(h, 2) for d, h, _ in rows}, {d: s for d, _, s in rows})
-    return _assemble([user.id], {user.id: ledger}, _absences(people, span), rules, as_of, zone,
-                     people)[user.id]
+    return facts_for_people(select(User.id).where(User.id == user.id), [user.id], rules, as_of,
+                            zone)[user.id]
 
 
-def facts_for_people(people, users: dict[int, User], rules: list[Rule], as_of: date,
+def facts_for_people(people, user_ids, rules: list[Rule], as_of: date,
                      zone) -> dict[int, Facts]:
-    """Facts for many people at once; ``people`` is a query of their ids."""
-    periods = {period_containing(r.period, as_of) for r in rules
-               if r.metric in ("village_days", "village_hours")}
-    absences = _absences(people, year_of(as_of))
-    ledgers = _summed_credits(people, users, periods, as_of, absences)
-    return _assemble(list(users), ledgers, absences, rules, as_of, zone, people)
+    """Facts for many people at once (``people``: a query of their ids), credits day by day
+    over the year up to ``as_of``: a result's active part may be any days of the year
+    (RULES.md §8), so they are summed by the engine."""
+    span = year_of(as_of)
+    ledgers = _day_credits(people, Period(span.start, min(as_of, span.end)))
+    return _assemble(list(user_ids), ledgers, _absences(people, span), rules, as_of, zone,
+                     people)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from operator import itemgetter
 
 from pypinyin import lazy_pinyin
-from sqlalchemy import Date, bindparam, func, literal, select, true, union, union_all
+from sqlalchemy import Date, and_, bindparam, func, literal, or_, select, true, union, union_all
 
 from .. import policy
 from ..auth.models import FIELD_ROLES, User
@@ -26,7 +26,8 @@ from ..clock import zone
 from ..compliance.engine import Person, RuleResult, evaluate, frame, period_containing
 from ..compliance.rules import Rule
 from ..extensions import db
-from ..org.models import Unit
+from ..org import posts
+from ..org.models import Post, Unit
 from ..reports.models import ThematicReport
 from .facts import COUNTING_REPORTS, facts_for_people, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, MonthCredit, OpeningBalance
@@ -35,7 +36,7 @@ SUMMED_METRICS = ("village_days", "village_hours", "thematic_reports")
 
 
 _FIELDS = ("id", "name", "username", "role", "unit_id", "active_from", "active_until",
-           "unit_code", "unit_name", "unit_path", "special")
+           "unit_code", "unit_name", "unit_path", "special", "post_ended")
 SUMS_AT = len(_FIELDS)
 
 
@@ -56,6 +57,7 @@ class PersonRow(tuple):
     unit_name: str
     unit_path: str
     special: bool
+    post_ended: bool  # shown under their last post, which ended before as_of (RULES.md §8)
 
     @property
     def sums(self) -> tuple:
@@ -193,8 +195,11 @@ def _special(people):
 
 
 def _in_scope(query, actor: User, unit: Unit | None):
-    """Field users of the unit (or of the actor's whole scope) the actor may read."""
-    query = query.where(User.role.in_(FIELD_ROLES))
+    """Field users of the unit (or of the actor's whole scope) the actor may read, who hold
+    one post begun by as_of (people with several are placed by ``_moved_people``)."""
+    query = query.where(User.role.in_(FIELD_ROLES), User.several_posts.is_(False),
+                        or_(User.active_from.is_(None),
+                            User.active_from <= bindparam("as_of", type_=Date)))
     if unit is not None:
         query = query.where(Unit.path.startswith(unit.path, autoescape=True))
     return policy.readable_people(actor, policy.readable_units(actor, query), User.id)
@@ -238,8 +243,11 @@ def _build_statement(shapes: tuple, hours: bool, reports: bool, actor: User, uni
     if unit is None and actor.role == "admin" and actor.unit_id is None:
         people = None  # everyone: the derived tables need no filter; the outer query has one
     special = _special(people)
+    ended = and_(User.active_until.is_not(None),
+                 User.active_until < bindparam("as_of", type_=Date))
     columns = [User.id, User.name, User.username, User.role, User.unit_id, User.active_from,
-               User.active_until, Unit.code, Unit.name, Unit.path, special.c.uid.is_not(None)]
+               User.active_until, Unit.code, Unit.name, Unit.path, special.c.uid.is_not(None),
+               ended]
     query = select(User).join(Unit, User.unit_id == Unit.id).outerjoin(
         special, special.c.uid == User.id)
     for i, shape in enumerate(shapes):
@@ -297,13 +305,14 @@ def _rollup(actor: User, unit: Unit | None, as_of: date,
     hours = any(r.metric == "village_hours" for r in fast)
     reports = any(r.metric == "thematic_reports" for r in fast)
     people = read_people(actor, unit, as_of, starts, hours, reports)
+    people.extend(_moved_people(actor, unit, as_of, len(starts)))
     own_calendars = _counties_with_calendars()
     counties = _county_of(people, bool(ruleset.by_county or own_calendars))
     calendars = {None: working_calendar()}
     calendars.update((code, working_calendar(code)) for code in own_calendars)
     slow = bool(all_rules - fast)
-    exact = _exact_facts([p for p in people if slow or p.special or p.active_from
-                          or p.active_until], all_rules, as_of)
+    exact, held = _exact_facts([p for p in people if slow or p.special or p.active_from
+                                or p.active_until], all_rules, as_of)
     # Within this call a county fixes the book and the calendar, so the plan for a person is
     # one per (county, role): looked up here per person, made (or found in ``_plans``) once.
     plans: dict[tuple[str | None, str], list[_Step]] = {}
@@ -314,7 +323,8 @@ def _rollup(actor: User, unit: Unit | None, as_of: date,
         if person.id in exact:
             book = ruleset.for_county(county) if by_county else ruleset.default
             calendar = calendars.get(county, calendars[None])
-            results = _exact_results(person, book, exact[person.id], calendar, as_of)
+            results = _exact_results(person, held.get(person.id, ()), book, exact[person.id],
+                                     calendar, as_of)
         else:
             plan = plans.get((county, person.role))
             if plan is None:
@@ -386,16 +396,60 @@ def _shared_result(step: _Step, person: PersonRow) -> RuleResult:
     return made
 
 
-def _exact_facts(people: list[PersonRow], rules: set[Rule], as_of: date) -> dict:
+def _exact_facts(people: list[PersonRow], rules: set[Rule], as_of: date) -> tuple[dict, dict]:
+    """Facts and posts of the people who go through the exact path."""
     if not people:
-        return {}
-    chosen = {p.id: p for p in people}
-    ids = select(User.id).where(User.id.in_(list(chosen)))
-    return facts_for_people(ids, chosen, sorted(rules, key=lambda r: r.id), as_of, zone())
+        return {}, {}
+    chosen = [p.id for p in people]
+    ids = select(User.id).where(User.id.in_(chosen))
+    return (facts_for_people(ids, chosen, sorted(rules, key=lambda r: r.id), as_of, zone()),
+            posts.held(ids))
 
 
-def _exact_results(person: PersonRow, book, facts, calendar, as_of) -> list[RuleResult]:
-    who = Person(person.role, person.active_from, person.active_until)
+def _exact_results(person: PersonRow, held, book, facts, calendar, as_of) -> list[RuleResult]:
+    who = Person(person.role, person.active_from, person.active_until, held)
+    roles = {post.role for post in who.known_on(as_of)}
+    rules = [rule for rule in book.rules if any(rule.applies_to(role) for role in roles)]
     results = (evaluate(rule, who, facts, calendar, as_of, zone(), book.thresholds)
-               for rule in book.rules_for(person.role))
+               for rule in rules)
     return [r for r in results if r is not None]
+
+
+def _moved_people(actor: User, unit: Unit | None, as_of: date, sums: int) -> list[PersonRow]:
+    """People with several posts, placed where their post as of ``as_of`` puts them (RULES.md
+    §8): under the unit of the post held then, or — ended — of their last post in that year.
+    Their results go through the exact path, so their sums are left at 0."""
+    year_start = date(as_of.year, 1, 1)
+    touching = select(Post.user_id).join(User, User.id == Post.user_id).where(
+        User.several_posts.is_(True),
+        or_(Post.starts_on.is_(None), Post.starts_on <= as_of),
+        or_(Post.ends_on.is_(None), Post.ends_on >= year_start))
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(touching)))}
+    if not users:
+        return []
+    by_user: dict[int, list[Post]] = {}
+    for post in db.session.scalars(select(Post).where(Post.user_id.in_(list(users)))):
+        by_user.setdefault(post.user_id, []).append(post)
+    rows = []
+    for user_id, held in by_user.items():
+        post, ended = posts.shown_on(held, as_of)
+        if post is None or post.role not in FIELD_ROLES or post.unit is None:
+            continue
+        if unit is not None and not unit.contains(post.unit):
+            continue
+        if not _may_read(actor, post.unit):
+            continue
+        person = users[user_id]
+        ordered = posts.in_order(held)
+        rows.append(tuple.__new__(PersonRow, (
+            person.id, person.name, person.username, post.role, post.unit_id,
+            ordered[0].starts_on, ordered[-1].ends_on, post.unit.code, post.unit.name,
+            post.unit.path, True, ended) + (0,) * (3 * sums)))
+    return rows
+
+
+def _may_read(actor: User, unit: Unit) -> bool:
+    """Whether ``actor`` reads people shown under ``unit`` (a secretary: their township)."""
+    if actor.role == "secretary":
+        return actor.unit_id == unit.id
+    return policy.in_scope(actor, unit)

@@ -56,7 +56,9 @@ def get_rules():
 
 def _person_compliance(person, args):
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
+    unit, ended = services.shown_as_of(person, as_of)
     return {"user": services.person_summary(person), "year": as_of.year, "as_of": as_of,
+            "unit_code": unit.code if unit else None, "post_ended": ended,
             "rules": [services.result_dict(r, prefers_english())
                       for r in services.results_for(person, as_of)]}
 
@@ -95,7 +97,8 @@ def rollup(args) -> dict:
     english = prefers_english()
     answer = {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
               "year": as_of.year, "as_of": as_of, "calendar": calendar,
-              "rows": [{"user": person.summary(),
+              "rows": [{"user": person.summary(), "unit_code": person.unit_code,
+                        "post_ended": person.post_ended,
                         "rules": [services.result_dict(r, english) for r in results]}
                        for person, results in rows]}
     if args.get("include") == "coverage":

@@ -94,6 +94,12 @@ class PersonComplianceSchema(Schema):
     user = fields.Nested(PersonSummarySchema)
     year = fields.Integer()
     as_of = fields.Date()
+    unit_code = fields.String(allow_none=True, metadata={
+        "description": "Where the results are shown: the unit of the post held on `as_of`, "
+                       "or of the last post that year when it had ended (RULES.md §8)."})
+    post_ended = fields.Boolean(metadata={
+        "description": "No post on `as_of`, but one earlier that year: the status is then "
+                       "`met` or `missed`."})
     rules = fields.List(fields.Nested(RuleResultSchema))
 
 
@@ -104,6 +110,10 @@ class CoverageSchema(Schema):
 
 class RollupRowSchema(Schema):
     user = fields.Nested(PersonSummarySchema)
+    unit_code = fields.String(allow_none=True, metadata={
+        "description": "The unit the person is shown under as of `as_of` (RULES.md §8)."})
+    post_ended = fields.Boolean(metadata={
+        "description": "Shown under their last post of the year, which had ended."})
     rules = fields.List(fields.Nested(RuleResultSchema))
     coverage = fields.Nested(CoverageSchema, metadata={"description": "with include=coverage"})
 

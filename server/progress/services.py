@@ -13,9 +13,9 @@ from ..clock import local_date, local_day_bounds, today, zone
 from ..compliance.calendar import parse_calendar_csv
 from ..compliance.engine import RuleResult, evaluate, rounded
 from ..compliance.errors import CalendarFileError
-from ..compliance.rulebook import Rulebook
 from ..errors import InvalidInput
 from ..extensions import db
+from ..org import posts
 from ..org.models import Unit
 from ..rulebooks import rulebook_for, ruleset
 from ..visits.models import Visit
@@ -75,21 +75,25 @@ def person_summary(user: User) -> dict:
             "unit_name": user.unit.name if user.unit else None}
 
 
+def shown_as_of(user: User, as_of: date) -> tuple[Unit | None, bool]:
+    """The unit a person's results as of ``as_of`` are shown under, and whether their post had
+    ended by then (RULES.md §8); a person yet to start is shown under their first post's."""
+    post, ended = posts.shown_on(user.posts, as_of)
+    post = post or posts.in_effect(user.posts, as_of)
+    return (post.unit if post else user.unit), ended
+
+
 def results_for(user: User, as_of: date) -> list[RuleResult]:
-    """Every rule that applies to the person, evaluated as of the date."""
+    """Every rule that applies to the person as of the date: to a role of a post they held
+    (or, yet to start, will hold) by then, each over the days of the posts it covers."""
     book = rulebook_for(user)
-    rules = book.rules_for(user.role)
+    person = posts.person_of(user)
+    roles = {post.role for post in person.known_on(as_of)}
+    rules = [rule for rule in book.rules if any(rule.applies_to(role) for role in roles)]
     if not rules:
         return []
     facts = facts_for_person(user, rules, as_of, zone())
-    return _evaluate_all(rules, user, facts, as_of, book)
-
-
-def _evaluate_all(rules, user: User, facts, as_of: date, book: Rulebook,
-                  calendar=None) -> list[RuleResult]:
-    from ..compliance.engine import Person
-    calendar = calendar or working_calendar(county_code_of(user.unit))
-    person = Person(user.role, user.active_from, user.active_until)
+    calendar = working_calendar(county_code_of(user.unit))
     results = [evaluate(rule, person, facts, calendar, as_of, zone(), book.thresholds)
                for rule in rules]
     return [r for r in results if r is not None]

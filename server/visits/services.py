@@ -23,6 +23,7 @@ from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..fingerprint import fingerprint
 from ..org.models import Village
+from ..org.posts import field_township_on
 from ..org.services import find_village, to_wgs84, unknown_village
 from ..progress import credits
 from ..rulebooks import rulebook_for
@@ -191,9 +192,13 @@ def _open_visit(user_id: int) -> Visit | None:
                                                  Visit.status == IS_OPEN))
 
 
-def _check_township(actor: User, township_id: int, code: str) -> None:
-    """Refuse a village outside the person's township."""
-    if township_id != actor.unit_id:
+def _check_township(actor: User, township_id: int, code: str, at: datetime) -> None:
+    """Refuse a check-in on a local date the person holds no cadre or secretary post, and a
+    village outside the township of the post held then (docs/rules.md §8)."""
+    township = field_township_on(actor, clock.local_date(at))
+    if township is None:
+        raise InvalidInput("no_post", errors={"check_in": ["no post on this date"]})
+    if township_id != township:
         raise InvalidInput("village_outside_township", errors={"village_code": ["outside"]},
                            code=code)
 
@@ -249,7 +254,7 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
         return _replay(known.own, digest), False
     if village is None:
         raise unknown_village(data["village_code"])
-    _check_township(actor, village.township_id, village.code)
+    _check_township(actor, village.township_id, village.code, check_in_at)
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
@@ -425,7 +430,7 @@ def change_village(actor: User, visit: Visit, code: str, *, now: datetime | None
     if visit.status != "open":
         raise Conflict("visit_not_open")
     village = find_village(code)
-    _check_township(actor, village.township_id, code)
+    _check_township(actor, village.township_id, code, visit.check_in_at)
     if village.id == visit.village_id:
         return visit
     book = book or rulebook_for(actor)
