@@ -111,6 +111,27 @@ def import_users_command(file):
         click.echo(f"  {username}\t{password}")
 
 
+@click.command("import-posts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="check and show who moves where; write nothing")
+@with_appcontext
+def import_posts_command(file, dry_run):
+    """换届: new posts from a CSV file (username,unit_code,role,from): all rows or none."""
+    from .org.imports import import_posts
+
+    def run(_actor, text):
+        moves = import_posts(None, text, dry_run=dry_run)
+        if not dry_run:
+            db.session.commit()
+        return moves
+    moves = _run_import(run, file)
+    for move in moves:
+        before, after = move["before"], move["after"]
+        click.echo(f"  {move['username']}\t{before['unit_code']} {before['role']} → "
+                   f"{after['unit_code']} {after['role']}\t{move['from']}")
+    click.echo(f"{'would import' if dry_run else 'imported'} {len(moves)} posts")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
@@ -185,7 +206,7 @@ def restore_command(file, yes):
 
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, create_user_command, import_villages_command,
-                    import_users_command, seed_demo_command,
+                    import_users_command, import_posts_command, seed_demo_command,
                     load_calendar_command, recompute_credits_command, backup_command,
                     restore_command):
         app.cli.add_command(command)

@@ -34,8 +34,19 @@ from .extensions import db
 from .geo import distance_m
 from .org.models import LinkedVillage, Unit
 from .org.posts import first_post
-from .org.schemas import LinkedVillagesSchema, UnitCreateSchema, VillageCreateSchema
-from .org.services import check_role_unit, create_unit, create_village, set_linked_villages
+from .org.schemas import (
+    LinkedVillagesSchema,
+    PostCreateSchema,
+    UnitCreateSchema,
+    VillageCreateSchema,
+)
+from .org.services import (
+    change_post,
+    check_role_unit,
+    create_unit,
+    create_village,
+    set_linked_villages,
+)
 from .progress.facts import working_calendar
 from .progress.models import MonthCredit
 from .progress.schemas import AbsenceCreateSchema
@@ -161,8 +172,13 @@ REPORT_SUMMARIES = ("介绍了工作进展、存在的问题和下一步整改�
                     "结合走访调研情况，提出了三条改进意见。", None)
 # Per secretary: days back to the latest report, days between reports, and what became of
 # which report (by age, 0 the newest); the others were acknowledged.
-REPORT_CADENCE = {"secretary1": (6, 58, {0: "submitted"}), "secretary2": (30, 110, {}),
-                  "secretary3": (12, 62, {3: "rejected"})}
+REPORT_CADENCE = {"secretary1": (6, 58, {0: "submitted"}), "secretary2": (105, 110, {}),
+                  "secretary3": (12, 62, {3: "rejected"}), "cadre12": (14, 40, {})}
+# People over time (RULES.md §8), days ago: 胡静 is transferred from 东山镇 to 青溪镇; later
+# 青溪镇's secretary 李春梅 moves up to the county's organisation department and the township's
+# cadre 马俊 is promoted to secretary in her place (so he reports only from then on).
+TRANSFER = ("cadre6", "341122101", 150)
+PROMOTION = ("cadre12", "secretary2", "341122101", 100)
 REPORT_REJECTION = "汇报缺少问题清单和整改措施，请补充后重新汇报"
 
 
@@ -290,7 +306,7 @@ class Trip:
 
 # The request bodies are loaded as the API loads them, so the services get what it gives them.
 UNIT_CREATE, VILLAGE_CREATE = UnitCreateSchema(), VillageCreateSchema()
-LINKED_VILLAGES = LinkedVillagesSchema()
+LINKED_VILLAGES, POST_CREATE = LinkedVillagesSchema(), PostCreateSchema()
 VISIT_CREATE, CHECK_OUT = VisitCreateSchema(), CheckOutSchema()
 EXPLAIN, REVIEW = ExplainSchema(), ReviewSchema()
 REPORT_CREATE, REPORT_REVIEW = ReportCreateSchema(), ReportReviewSchema()
@@ -310,13 +326,14 @@ class Demo:
         self.began_at = self._local(self.start - timedelta(days=30), time(9))
         self.users: dict[str, User] = {}
         self.people: dict[str, Person] = {}
+        self.townships: dict[str, list[Place]] = {}
         self.calendar = None
         self._queue: list[tuple[datetime, int, Callable[[], None]]] = []
         self._order = itertools.count()
 
     def build(self, progress: Callable[[], None]) -> None:
         with clock.frozen_at(self.began_at):
-            townships = self._organisation()
+            self.townships = townships = self._organisation()
             self._people(townships)
             db.session.commit()
         self.calendar = working_calendar(COUNTY[0])
@@ -420,6 +437,7 @@ class Demo:
             workday = self.calendar.is_workday(day)
             credits = self._credits_so_far(day) if workday else {}
             workdays = self.calendar.count(date(day.year, 1, 1), day)
+            self._moves(day)
             for person in self.people.values():
                 gap = person.pace * workdays - credits.get(person.user_id, 0.0)
                 if self.rng.random() < person.chance(workday, gap):
@@ -428,6 +446,30 @@ class Demo:
                 self._reject_a_verified_visit(self.people[REJECTED_VERIFIED_PERSON])
             day += timedelta(days=1)
             progress()
+
+    def _moves(self, day: date) -> None:
+        """The year's transfer and promotion, recorded by the admin on their first morning
+        (POST /users/{id}/posts, then the new township's links from that day)."""
+        admin = self.users["admin"]
+        username, township, days_ago = TRANSFER
+        with clock.frozen_at(self._local(day, time(7, 30))):
+            if day == self.today - timedelta(days=days_ago):
+                person = self.people[username]
+                change_post(admin, person.user, POST_CREATE.load(
+                    {"unit_code": township, "role": "cadre", "from": day.isoformat()}))
+                villages = self.townships[township]
+                person.unit_code, person.township = township, villages
+                person.unit_name = next(name for code, name, *_ in TOWNSHIPS if code == township)
+                person.linked = villages[-3:]
+                set_linked_villages(admin, person.user, [v.code for v in person.linked], day)
+            promoted, leaving, township, days_ago = PROMOTION
+            if day == self.today - timedelta(days=days_ago):
+                change_post(admin, self.users[leaving], POST_CREATE.load(
+                    {"unit_code": COUNTY[0], "role": "supervisor", "from": day.isoformat()}))
+                del self.people[leaving]
+                change_post(admin, self.users[promoted], POST_CREATE.load(
+                    {"unit_code": township, "role": "secretary", "from": day.isoformat()}))
+            db.session.commit()
 
     def _credits_so_far(self, day: date) -> dict[int, float]:
         """Each person's village days this year so far, as the server keeps them."""
@@ -716,9 +758,11 @@ class Demo:
         acknowledged by the county's supervisor."""
         titles = [(category, title) for category, pool in REPORT_TITLES.items()
                   for title in pool]
+        promoted, _, _, promoted_days_ago = PROMOTION
         for username, (latest, every, fates) in REPORT_CADENCE.items():
+            oldest = promoted_days_ago - 5 if username == promoted else HISTORY_DAYS
             ages = [latest]
-            while ages[-1] + every + 5 <= HISTORY_DAYS:
+            while ages[-1] + every + 5 <= oldest:
                 ages.append(ages[-1] + every + self.rng.randint(-5, 5))
             topics = self.rng.sample(titles, len(ages))  # nobody reports on one topic twice
             for age, (days_ago, topic) in enumerate(zip(ages, topics)):

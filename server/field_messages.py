@@ -99,6 +99,11 @@ EXACT: dict[str, tuple[str, str]] = {
     "after today": ("不能晚于今天。", "Cannot be after today."),
     "outside the year": ("不在所选年度内。", "Outside the requested year."),
     "before start": ("早于开始日期。", "Before the start date."),
+    "before from": ("早于开始日期（from）。", "Before from."),
+    "no post on this date": ("该日期没有班子成员或书记任职。",
+                             "No cadre or secretary post on this date."),
+    "before current post": ("早于现任职的开始日期。", "Before the current post began."),
+    "given twice": ("在文件中出现了不止一次。", "Given more than once in the file."),
     "multiples of 0.5": ("须为 0.5 的倍数。", "Must be a multiple of 0.5."),
     "in the future": ("晚于当前时间。", "In the future."),
     "before check-in": ("早于签到时间。", "Before the check-in."),
@@ -132,6 +137,8 @@ _AWARENESS = {"aware": "带时区的", "naive": "不带时区的", None: ""}
 # Texts with parameters: (regex, Chinese, English); the templates take the regex's groups.
 # English None: the text is English already (marshmallow's own) and is kept as it is.
 PATTERNS: list[tuple[re.Pattern, str, str | None]] = [(re.compile(p), zh, en) for p, zh, en in [
+    # server/org/posts.py
+    (r"overlaps post (?P<post>\d+)", "与任职 {post} 的日期重叠。", "Overlaps post {post}."),
     # marshmallow
     (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
      "长度须在 {min} 到 {max} 之间。", None),

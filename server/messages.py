@@ -46,6 +46,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "The dates overlap post {post_id} ({start} to {end})."),
     "before_current_post": ("调动或任职日期须晚于现任职 {post_id} 的开始日期（{start}）。",
                             "A transfer must start after the current post {post_id} began ({start})."),
+    "unknown_user": ("未知用户：{username}", "Unknown user: {username}"),
+    "duplicate_row": ("同一文件中 {value} 出现了不止一次。", "{value} appears more than once in the file."),
     "not_field_user": ("只有班子成员和书记可以包村。", "Only cadres and secretaries link villages."),
     "visit_open": ("已有未签退的走访（{client_id}），请先签退。",
                    "Another visit is still open ({client_id}); check out first."),

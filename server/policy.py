@@ -24,6 +24,13 @@ def in_scope(actor: User, unit: Unit | None) -> bool:
     return actor.unit.contains(unit)
 
 
+def units_of(person: User) -> list[Unit | None]:
+    """The units of every post the person has held (one post: their unit, no query)."""
+    if not person.several_posts:
+        return [person.unit]
+    return [post.unit for post in person.posts]
+
+
 def same_township(actor: User, person: User) -> bool:
     """Whether a secretary and the person share the secretary's township."""
     return actor.role == "secretary" and actor.unit_id is not None \
@@ -31,8 +38,11 @@ def same_township(actor: User, person: User) -> bool:
 
 
 def can_read_person(actor: User, person: User) -> bool:
-    """Visits, compliance, reports, absences and audit trails of ``person``."""
-    return actor.id == person.id or same_township(actor, person) or in_scope(actor, person.unit)
+    """Visits, compliance, reports, absences and audit trails of ``person``: someone who
+    moved is read in the scope of every unit they held a post in (their history there is
+    that unit's; docs/decisions.md, "Scope over time")."""
+    return actor.id == person.id or same_township(actor, person) or \
+        any(in_scope(actor, unit) for unit in units_of(person))
 
 
 def can_see_coordinates(actor: User, person: User) -> bool:
@@ -78,6 +88,16 @@ def can_read_org(actor: User, unit: Unit | None) -> bool:
 def can_write_org(actor: User, unit: Unit | None) -> bool:
     """Create and change units, villages, users, links, imports, balances and calendars."""
     return actor.role == "admin" and in_scope(actor, unit)
+
+
+def ensure_may_place(actor: User | None, unit: Unit | None) -> None:
+    """An admin may only place people in (or move them out of) their own scope; ``actor``
+    None is the command line."""
+    if actor is None:
+        return
+    allowed = can_write_org(actor, unit) if unit else \
+        actor.role == "admin" and actor.unit_id is None
+    ensure(allowed, "out_of_scope", {"unit_code": ["out of scope"]})
 
 
 def is_org_reader(actor: User) -> bool:

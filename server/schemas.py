@@ -206,8 +206,9 @@ class StrictDate(fields.Date):
 
 def Day(**kw):  # noqa: N802 - reads like a field type
     """A date (``YYYY-MM-DD``) within the service's years."""
+    metadata = {"description": f"A date that {SERVICE_YEARS}", **kw.pop("metadata", {})}
     return StrictDate(validate=validate.Range(FIRST_DAY, LAST_DAY, error=SERVICE_YEARS),
-                      metadata={"description": f"A date that {SERVICE_YEARS}"}, **kw)
+                      metadata=metadata, **kw)
 
 
 class LocalDateTime(fields.AwareDateTime):

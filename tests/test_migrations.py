@@ -102,7 +102,7 @@ def _every_result(as_of_dates) -> dict:
     for as_of in as_of_dates:
         for person in people:
             found[as_of, person.username] = (
-                services.shown_as_of(person, as_of)[0].code,
+                services.shown_as_of(person, as_of)[0].unit_code,
                 [services.result_dict(r) for r in services.results_for(person, as_of)])
         _, rows = services.unit_rows(admin, None, as_of)
         found[as_of, "roll-up"] = [(p.username, p.unit_code, p.post_ended,

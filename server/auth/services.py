@@ -23,6 +23,7 @@ from ..db_types import as_loaded, attribute_keys, core_rows
 from ..errors import InvalidInput, Throttled, Unauthorized
 from ..extensions import db
 from ..org.models import Unit
+from ..org.posts import refresh_summary
 from .models import AuthToken, User
 from .passwords import check_policy, hash_password, verify_password
 from .throttle import DatabaseAttempts, RedisAttempts, attempts_store
@@ -114,6 +115,9 @@ def user_for_token(raw: str, *, now: datetime | None = None) -> tuple[User, int]
     if user_values["unit_id"] is not None:
         unit = as_loaded(session, Unit, dict(zip(_UNIT_KEYS, row[3 + len(_USER_KEYS):])))
     set_committed_value(user, "unit", unit)  # held, not only in the weak identity map
+    changes_on = user_values["post_changes_on"]
+    if changes_on is not None and changes_on <= clock.local_date(now):
+        refresh_summary(user)  # a post recorded ahead has begun or ended: whose role is it now
     return user, token_id
 
 

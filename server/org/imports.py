@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.security import generate_password_hash
 
+from .. import policy
 from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, one_time_password
 from ..auth.usernames import username_key
@@ -48,16 +49,19 @@ from ..errors import ApiError, Conflict, InvalidInput
 from ..extensions import db
 from ..field_messages import localize
 from ..messages import message, prefers_english
+from . import posts
 from .models import LinkedVillage, Post, Unit, Village
 from .posts import check_role_unit, next_change
-from .schemas import UserCreateSchema, VillageCreateSchema
-from .services import check_found_unit, ensure_may_place, to_wgs84, unknown_village
+from .schemas import PostRowSchema, UserCreateSchema, VillageCreateSchema
+from .services import check_found_unit, to_wgs84, unknown_village
 
 VILLAGE_COLUMNS = ("code", "name", "township_code", "lat", "lon", "radius_m", "crs")
 USER_COLUMNS = ("username", "name", "role", "unit_code", "active_from", "active_until",
                 "village_codes")
-COLUMNS = {"villages": (VILLAGE_COLUMNS, 5), "users": (USER_COLUMNS, 4)}  # (known, required)
-NUMERIC = {"villages": ("lat", "lon", "radius_m"), "users": ()}
+POST_COLUMNS = ("username", "unit_code", "role", "from")
+# (known, required)
+COLUMNS = {"villages": (VILLAGE_COLUMNS, 5), "users": (USER_COLUMNS, 4), "posts": (POST_COLUMNS, 4)}
+NUMERIC = {"villages": ("lat", "lon", "radius_m"), "users": (), "posts": ()}
 MAX_ROWS = 100_000
 LOOKUP_CHUNK = 2000  # values per ``IN (...)`` when reading what a file names
 
@@ -362,7 +366,7 @@ def check_users(actor: User | None, table: Table, progress: Progress | None = No
             code = data.get("unit_code")
             unit = None if code is None else check_found_unit(units.get(code), code, actor=actor)
             check_role_unit(data["role"], unit)
-            ensure_may_place(actor, unit)
+            policy.ensure_may_place(actor, unit)
             check_policy(data["username"], data["password"])
             if key in stored:
                 raise duplicate()
@@ -570,6 +574,58 @@ def import_users(actor: User | None, text: str | Table, progress: Progress | Non
 
 
 IMPORTERS = {"villages": import_villages, "users": import_users}
+
+
+# --- 换届: new posts in bulk ---------------------------------------------------------------------
+
+def _side(post) -> dict:
+    return {"unit_code": post.unit_code if post else None,
+            "unit_name": post.unit_name if post else None, "role": post.role if post else None}
+
+
+def import_posts(actor: User | None, text: str | Table, dry_run: bool = False) -> list[dict]:
+    """One new post a row (``username,unit_code,role,from``): a transfer or a change of role
+    for each person named, as ``POST /users/<id>/posts`` makes it. Every row is checked
+    before anything is written, and any error refuses the whole file (CsvInvalid, each error
+    with its row and column). Returns who moves where; ``dry_run`` writes nothing."""
+    table = as_table(text, "posts")
+    problems = list(table.problems)
+    loaded = list(_rows(table, PostRowSchema(), None, problems))
+    units = _units_by_code({data["unit_code"] for _, data, _ in loaded})
+    keys = {row_no: username_key(data["username"]) for row_no, data, _ in loaded}
+    people = {}
+    for chunk in _chunks(set(keys.values())):
+        people.update((u.username_key, u) for u in db.session.scalars(
+            select(User).where(User.username_key.in_(chunk))))
+    seen: set[str] = set()
+    checked = []
+    for row_no, data, _ in loaded:
+        try:
+            person = people.get(keys[row_no])
+            if person is None:
+                raise InvalidInput("unknown_user", errors={"username": ["unknown"]},
+                                   username=data["username"])
+            _claim(seen, keys[row_no], lambda name=data["username"]: InvalidInput(
+                "duplicate_row", errors={"username": ["given twice"]}, value=name))
+            policy.ensure_may_place(actor, person.unit)
+            unit = check_found_unit(units.get(data["unit_code"]), data["unit_code"],
+                                    "unit_code", actor)
+            check_role_unit(data["role"], unit)
+            posts.check_change(person, data["starts_on"])
+        except ApiError as exc:
+            _add_problem(problems, row_no, exc)
+            continue
+        checked.append((row_no, person, unit, data))
+    if problems:
+        raise CsvInvalid(problems)
+    moves = [{"row": row_no, "user_id": person.id, "username": person.username,
+              "name": person.name, "before": _side(posts.in_effect(person.posts, data["starts_on"])),
+              "after": {"unit_code": unit.code, "unit_name": unit.name, "role": data["role"]},
+              "from": data["starts_on"]} for row_no, person, unit, data in checked]
+    if not dry_run:
+        for _, person, unit, data in checked:
+            posts.change_post(actor, person, unit, data["role"], data["starts_on"])
+    return moves
 
 
 def printed_progress(echo: Callable[[str], None], every_s: float = 2.0) -> Progress:

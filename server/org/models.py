@@ -125,6 +125,10 @@ class Post(db.Model):
     def unit_code(self) -> str | None:
         return self.unit.code if self.unit else None
 
+    @property
+    def unit_name(self) -> str | None:
+        return self.unit.name if self.unit else None
+
     def held_on(self, day: date) -> bool:
         return (self.starts_on is None or self.starts_on <= day) and \
             (self.ends_on is None or day <= self.ends_on)

@@ -55,10 +55,12 @@ def in_effect(posts, day: date) -> Post | None:
 
 
 def shown_on(posts, day: date) -> tuple[Post | None, bool]:
-    """Where a person is shown in results as of ``day`` (RULES.md §8): the post held then,
-    else — ended — their last post begun earlier in that year, with ``True`` for "post ended";
-    ``(None, False)`` when they held none in that year up to ``day``."""
-    ordered = in_order(posts)
+    """Where a person's results as of ``day`` are shown (RULES.md §8): under their cadre or
+    secretary post held then, else — ended — under the last such post they held earlier in
+    that year, with ``True`` for "post ended"; ``(None, False)`` when they held none in that
+    year up to ``day`` (results are about village work: a later post of another kind ends
+    it as leaving does)."""
+    ordered = [p for p in in_order(posts) if p.role in FIELD_ROLES]
     held = next((p for p in ordered if p.held_on(day)), None)
     if held is not None:
         return held, False
@@ -187,11 +189,6 @@ def first_post(user: User, unit: Unit | None, role: str, start: date | None,
     return post
 
 
-def list_posts(actor: User, user: User) -> list[Post]:
-    """The person's posts, oldest first (``user`` loaded by ``get_user_for_org``)."""
-    return in_order(user.posts)
-
-
 def change_post(actor: User | None, user: User, unit: Unit | None, role: str,
                 start: date) -> Post:
     """A transfer or a change of role from ``start``: the post held then (or the last one
@@ -199,10 +196,7 @@ def change_post(actor: User | None, user: User, unit: Unit | None, role: str,
     township end then too. A post begun on or after ``start`` is refused: that is a
     correction of dates, not a change."""
     check_role_unit(role, unit)
-    later = [p for p in user.posts if _first(p) >= start]
-    if later:
-        raise InvalidInput("before_current_post", errors={"from": ["before current post"]},
-                           post_id=later[0].id, start=later[0].starts_on)
+    check_change(user, start)
     for post in user.posts:
         if _last(post) >= start:
             post.ends_on = start - timedelta(days=1)
@@ -213,6 +207,14 @@ def change_post(actor: User | None, user: User, unit: Unit | None, role: str,
     db.session.flush()
     _audit(actor, user, "post_started", new)
     return new
+
+
+def check_change(user: User, start: date) -> None:
+    """Refuse a new post from ``start`` when a post of the person begins on or after it."""
+    later = [p for p in in_order(user.posts) if _first(p) >= start]
+    if later:
+        raise InvalidInput("before_current_post", errors={"from": ["before current post"]},
+                           post_id=later[0].id, start=later[0].starts_on)
 
 
 def _end_links_outside(user: User, township: Unit | None, start: date) -> None:
@@ -229,12 +231,12 @@ def _end_links_outside(user: User, township: Unit | None, start: date) -> None:
 
 def correct_post(actor: User | None, user: User, post: Post, data: dict) -> Post:
     """Correct a post's dates (audited): 422 when it would overlap another post."""
-    start = data["from"] if "from" in data else post.starts_on
-    end = data["until"] if "until" in data else post.ends_on
+    start = data["starts_on"] if "starts_on" in data else post.starts_on
+    end = data["ends_on"] if "ends_on" in data else post.ends_on
     _check_dates(start, end)
     clash = _overlap(user.posts, start, end, but=post)
     if clash is not None:
-        _refuse_overlap(clash, "from" if "from" in data else "until")
+        _refuse_overlap(clash, "from" if "starts_on" in data else "until")
     before = {"from": str(post.starts_on) if post.starts_on else None,
               "until": str(post.ends_on) if post.ends_on else None}
     post.starts_on, post.ends_on = start, end

@@ -9,16 +9,24 @@ from flask_smorest import Blueprint
 
 from .. import policy
 from ..auth.request_auth import current_user
+from ..clock import today
 from ..schemas import ErrorSchema
 from ..uploads import CSV_UPLOAD, uploaded_text
 from . import jobs, services
-from .imports import import_users, import_villages, read_table
+from .imports import import_posts, import_users, import_villages, read_table
 from .schemas import (
     ImportJobSchema,
     ImportResultSchema,
+    LinkedVillagesOnSchema,
+    LinkedVillagesQuerySchema,
     LinkedVillagesSchema,
     MeSchema,
     OneTimePasswordSchema,
+    PostCreateSchema,
+    PostImportQuerySchema,
+    PostImportResultSchema,
+    PostPatchSchema,
+    PostSchema,
     UnitCreateSchema,
     UnitQuerySchema,
     UnitSchema,
@@ -129,10 +137,52 @@ def post_reset_password(user_id):
 @blp.arguments(LinkedVillagesSchema)
 @blp.response(200, MeSchema)
 def put_linked_villages(args, user_id):
-    """Replace the villages a cadre or secretary is linked to."""
+    """Make these the villages a cadre or secretary is linked to from ``from`` (default
+    today); links not listed end the day before, and stay in the history."""
     actor = current_user()
     person = services.get_user_for_org(actor, user_id)
-    return services.set_linked_villages(actor, person, args["village_codes"])
+    return services.set_linked_villages(actor, person, args["village_codes"],
+                                        args.get("starts_on"))
+
+
+@blp.route("/users/<int:user_id>/linked-villages", methods=["GET"])
+@blp.arguments(LinkedVillagesQuerySchema, location="query")
+@blp.response(200, LinkedVillagesOnSchema)
+def get_linked_villages(args, user_id):
+    """The codes of the villages linked to the person on ``on`` (default today), and every
+    link they have had, with its dates."""
+    person = services.get_user_for_org(current_user(), user_id)
+    return services.links_of(person, args.get("on") or today())
+
+
+@blp.route("/users/<int:user_id>/posts", methods=["GET"])
+@blp.response(200, PostSchema(many=True))
+def list_posts(user_id):
+    """The person's posts, oldest first (supervisors read their scope)."""
+    actor = current_user()
+    return services.list_posts(actor, services.get_user_for_org(actor, user_id))
+
+
+@blp.route("/users/<int:user_id>/posts", methods=["POST"])
+@blp.arguments(PostCreateSchema)
+@blp.response(201, PostSchema)
+def post_post(args, user_id):
+    """A transfer (调动) or a change of role (任职) from ``from``: the current post ends the
+    day before; a transfer ends the links to the old township's villages then too. For
+    免职 give a role and unit the person holds no village duty in, or correct the post's
+    ``until``."""
+    actor = current_user()
+    return services.change_post(actor, services.get_user_for_org(actor, user_id), args)
+
+
+@blp.route("/users/<int:user_id>/posts/<int:post_id>", methods=["PATCH"])
+@blp.arguments(PostPatchSchema)
+@blp.response(200, PostSchema)
+def patch_post(args, user_id, post_id):
+    """Correct a post's dates (audited); 422 naming the post it would overlap."""
+    actor = current_user()
+    return services.correct_post(actor, services.get_user_for_org(actor, user_id), post_id,
+                                 args)
 
 
 def _import(kind: str):
@@ -150,6 +200,26 @@ def _import(kind: str):
         return {"imported": import_villages(actor, table)}
     passwords = import_users(actor, table)
     return {"imported": len(passwords), "one_time_passwords": passwords}
+
+
+@blp.route("/imports/posts", methods=["POST"])
+@blp.arguments(PostImportQuerySchema, location="query")
+@blp.response(201, PostImportResultSchema)
+@blp.alt_response(200, schema=PostImportResultSchema,
+                  description="dry_run: who would move where; nothing written")
+@blp.alt_response(422, schema=ErrorSchema, description="Row errors; nothing imported")
+@blp.alt_response(429, response="THROTTLED")
+@blp.doc(requestBody=CSV_UPLOAD)
+def post_import_posts(args):
+    """换届 in bulk: CSV ``username,unit_code,role,from``, one new post a row (all rows or
+    none, every error named by row and column). ``dry_run=true`` answers who would move
+    where, and writes nothing."""
+    actor = current_user()
+    policy.ensure(policy.is_admin(actor))
+    table = read_table(uploaded_text(), "posts")
+    moves = import_posts(actor, table, dry_run=args.get("dry_run", False))
+    answer = {"imported": 0 if args.get("dry_run") else len(moves), "moves": moves}
+    return (answer, 200) if args.get("dry_run") else answer
 
 
 _JOB_STARTED = ("The file has more rows than IMPORT_SYNC_MAX_ROWS: it is imported by a job; "
@@ -205,5 +275,6 @@ def get_me():
 @blp.route("/me/villages", methods=["GET"])
 @blp.response(200, VillageSchema(many=True))
 def get_my_villages():
-    """The villages of my township, to check in where I am (cadres and secretaries)."""
+    """The villages of the township of the post I hold today, to check in where I am
+    (cadres and secretaries; none without such a post)."""
     return services.township_villages(current_user())

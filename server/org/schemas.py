@@ -6,6 +6,7 @@ views return objects and ``@blp.response`` serialises them, so each shape is sai
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from ..auth.models import ROLES
+from ..clock import today
 from ..org.models import UNIT_LEVELS
 from ..schemas import (
     CRS,
@@ -127,6 +128,91 @@ class UserDetailSchema(UserSchema):
 class LinkedVillagesSchema(Schema):
     village_codes = fields.List(fields.String(validate=VILLAGE_CODE), required=True,
                                 validate=validate.Length(max=500))
+    starts_on = Day(data_key="from", metadata={
+        "description": "The date the new list takes effect (default today; for someone "
+                       "linked to no village yet: always). Links not listed end the day before."})
+
+
+class LinkedVillagesQuerySchema(Schema):
+    on = Day(metadata={"description": "The date asked about (default today)"})
+
+
+class LinkSchema(Schema):
+    village_code = fields.String()
+    village_name = fields.String()
+    starts_on = fields.Date(data_key="from", attribute="from", allow_none=True)
+    ends_on = fields.Date(data_key="until", attribute="until", allow_none=True)
+
+
+class LinkedVillagesOnSchema(Schema):
+    """The villages linked to a person on a date, and every link they have had."""
+    user_id = fields.Integer()
+    on = fields.Date()
+    village_codes = fields.List(fields.String())
+    links = fields.List(fields.Nested(LinkSchema))
+
+
+class PostSchema(Schema):
+    """A post: a role in a unit from ``from`` through ``until`` (null: no limit)."""
+    id = fields.Integer()
+    unit_code = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    role = fields.String()
+    starts_on = fields.Date(data_key="from", allow_none=True)
+    ends_on = fields.Date(data_key="until", allow_none=True)
+
+
+class PostCreateSchema(Schema):
+    unit_code = fields.String(required=True, validate=UNIT_CODE, allow_none=True, metadata={
+        "description": "The unit of the new post (null only for an admin over everything)"})
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    starts_on = Day(data_key="from", required=True, metadata={
+        "description": "The first day of the new post; the current one ends the day before"})
+
+
+class PostImportQuerySchema(Schema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Check and preview only; write nothing"})
+
+
+class PostSideSchema(Schema):
+    unit_code = fields.String(allow_none=True)
+    unit_name = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+
+
+class PostMoveSchema(Schema):
+    """One row of a 换届 import: who, from which post to which, from when."""
+    row = fields.Integer()
+    user_id = fields.Integer()
+    username = fields.String()
+    name = fields.String()
+    before = fields.Nested(PostSideSchema, data_key="from_post", attribute="before")
+    after = fields.Nested(PostSideSchema, data_key="to_post", attribute="after")
+    starts_on = fields.Date(data_key="from", attribute="from")
+
+
+class PostImportResultSchema(Schema):
+    imported = fields.Integer()
+    moves = fields.List(fields.Nested(PostMoveSchema))
+
+
+class PostRowSchema(Schema):
+    """A row of a 换届 import (``username,unit_code,role,from``)."""
+    username = Username(required=True)
+    unit_code = fields.String(required=True, validate=UNIT_CODE)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    starts_on = Day(data_key="from", required=True)
+
+
+class PostPatchSchema(Schema):
+    starts_on = Day(data_key="from", allow_none=True)
+    ends_on = Day(data_key="until", allow_none=True)
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        start, end = data.get("starts_on"), data.get("ends_on")
+        if start and end and end < start:
+            raise ValidationError("before from", "until")
 
 
 class OneTimePasswordSchema(Schema):
@@ -167,10 +253,13 @@ class MeSchema(Schema):
     unit = fields.Nested(UnitSchema, allow_none=True)
     county_code = fields.String(allow_none=True)
     linked_villages = fields.List(fields.Nested(VillageSchema))
+    post = fields.Nested(PostSchema, allow_none=True, metadata={
+        "description": "The post held today (null: none — a cadre or secretary then has no "
+                       "village to check in to)"})
 
     @pre_dump
     def of_person(self, person, **kwargs):
         county = person.unit.county() if person.unit else None
         return {"user": person, "unit": person.unit, "county_code": county.code if county else None,
-                "linked_villages": person.linked_villages}
+                "linked_villages": person.linked_villages, "post": person.post_on(today())}
 

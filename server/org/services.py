@@ -24,7 +24,7 @@ from ..extensions import db
 from ..geo import gcj02_to_wgs84
 from ..progress.rollup import pinyin_key
 from . import posts
-from .models import UNIT_LEVELS, Unit, Village
+from .models import UNIT_LEVELS, Post, Unit, Village
 from .posts import check_role_unit
 
 # What the audit trail compares before and after a change (the attributes the API shows).
@@ -156,11 +156,12 @@ def list_villages(actor: User, township_code: str | None = None) -> list[Village
 
 
 def township_villages(actor: User) -> list[Village]:
-    """The villages of the actor's own township, to check in where they are (none for anyone
-    not placed in a township; docs/decisions.md, "Check-in village list")."""
-    if actor.unit is None or actor.unit.level != "township":
+    """The villages of the township of the actor's cadre or secretary post today, to check in
+    where they are (none without one; docs/decisions.md, "Check-in village list")."""
+    township = posts.field_township_on(actor, today())
+    if township is None:
         return []
-    query = select(Village).where(Village.township_id == actor.unit_id).order_by(Village.code)
+    query = select(Village).where(Village.township_id == township).order_by(Village.code)
     return list(db.session.scalars(query))
 
 
@@ -235,21 +236,12 @@ def list_users(actor: User, unit_code: str | None = None, role: str | None = Non
                   key=lambda u: (u.unit_code or "", pinyin_key(u.name), u.name, u.id))
 
 
-def ensure_may_place(actor: User | None, unit: Unit | None) -> None:
-    """An admin may only place people in their own scope."""
-    if actor is None:
-        return
-    allowed = policy.can_write_org(actor, unit) if unit else \
-        actor.role == "admin" and actor.unit_id is None
-    policy.ensure(allowed, "out_of_scope", {"unit_code": ["out of scope"]})
-
-
 def create_user(actor: User | None, data: dict, must_change_password: bool = False) -> User:
     """Create a user after checking the password policy, role, unit and scope."""
     require_admin(actor)
     unit = find_unit(data.get("unit_code"), actor=actor)
     check_role_unit(data["role"], unit)
-    ensure_may_place(actor, unit)
+    policy.ensure_may_place(actor, unit)
     check_policy(data["username"], data["password"])
     duplicate = Conflict("duplicate", errors={"username": ["duplicate"]}, what="username",
                          value=data["username"])
@@ -279,11 +271,11 @@ def update_user(actor: User, user: User, data: dict) -> User:
     """Change a user (``user`` loaded by ``get_user_for_org``); ``active: false`` deactivates
     and revokes every token (docs/security.md, "Accounts, tokens and passwords")."""
     policy.ensure(policy.is_admin(actor))
-    ensure_may_place(actor, user.unit)
+    policy.ensure_may_place(actor, user.unit)
     unit = find_unit(data["unit_code"], actor=actor) if "unit_code" in data else user.unit
     role = data.get("role", user.role)
     check_role_unit(role, unit)
-    ensure_may_place(actor, unit)
+    policy.ensure_may_place(actor, unit)
     start = data.get("active_from", user.active_from)
     end = data.get("active_until", user.active_until)
     if start and end and end < start:
@@ -307,7 +299,7 @@ def reset_password(actor: User, user: User) -> str:
     """Give the user a one-time password (returned once) and end their sessions
     (docs/decisions.md, "Accounts")."""
     policy.ensure(policy.is_admin(actor))
-    ensure_may_place(actor, user.unit)
+    policy.ensure_may_place(actor, user.unit)
     password = one_time_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
@@ -325,7 +317,7 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str],
     as their first links always were (docs/decisions.md, "Dated links")."""
     if actor is not None:
         policy.ensure(policy.is_admin(actor))
-        ensure_may_place(actor, user.unit)
+        policy.ensure_may_place(actor, user.unit)
     post = posts.field_post_on(user, start or today())
     if post is None:
         raise InvalidInput("not_field_user")
@@ -344,3 +336,37 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str],
                {"village_codes": list(codes), "from": str(start) if start else None})
     db.session.flush()
     return user
+
+
+# --- posts ----------------------------------------------------------------------------------
+
+def list_posts(actor: User, user: User) -> list[Post]:
+    """The person's posts, oldest first (``user`` loaded by ``get_user_for_org``)."""
+    return posts.in_order(user.posts)
+
+
+def change_post(actor: User | None, user: User, data: dict) -> Post:
+    """A transfer or change of role from ``data["starts_on"]`` (admins, for people in scope
+    and to a unit in scope)."""
+    require_admin(actor)
+    policy.ensure_may_place(actor, user.unit)
+    unit = find_unit(data.get("unit_code"), actor=actor)
+    policy.ensure_may_place(actor, unit)
+    return posts.change_post(actor, user, unit, data["role"], data["starts_on"])
+
+
+def correct_post(actor: User | None, user: User, post_id: int, data: dict) -> Post:
+    """Correct a post's dates (admins, for people in scope; audited)."""
+    require_admin(actor)
+    policy.ensure_may_place(actor, user.unit)
+    return posts.correct_post(actor, user, posts.find_post(user, post_id), data)
+
+
+def links_of(user: User, on) -> dict:
+    """The villages linked to a person on a date, and every link they have had."""
+    return {"user_id": user.id, "on": on,
+            "village_codes": sorted(link.village.code for link in user.links_on(on)),
+            "links": [{"village_code": link.village.code, "village_name": link.village.name,
+                       "from": link.starts_on, "until": link.ends_on}
+                      for link in sorted(user.links, key=lambda k: (
+                          k.starts_on or posts.NO_START, k.village.code))]}

@@ -433,7 +433,7 @@ def _moved_people(actor: User, unit: Unit | None, as_of: date, sums: int) -> lis
     rows = []
     for user_id, held in by_user.items():
         post, ended = posts.shown_on(held, as_of)
-        if post is None or post.role not in FIELD_ROLES or post.unit is None:
+        if post is None or post.unit is None:
             continue
         if unit is not None and not unit.contains(post.unit):
             continue

@@ -56,9 +56,9 @@ def get_rules():
 
 def _person_compliance(person, args):
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
-    unit, ended = services.shown_as_of(person, as_of)
-    return {"user": services.person_summary(person), "year": as_of.year, "as_of": as_of,
-            "unit_code": unit.code if unit else None, "post_ended": ended,
+    post, ended = services.shown_as_of(person, as_of)
+    return {"user": services.person_summary(person, post), "year": as_of.year, "as_of": as_of,
+            "unit_code": post.unit_code if post else None, "post_ended": ended,
             "rules": [services.result_dict(r, prefers_english())
                       for r in services.results_for(person, as_of)]}
 

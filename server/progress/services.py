@@ -69,18 +69,20 @@ def result_dict(result: RuleResult, english: bool = False) -> dict:
     }
 
 
-def person_summary(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "username": user.username, "role": user.role,
-            "unit_code": user.unit.code if user.unit else None,
-            "unit_name": user.unit.name if user.unit else None}
+def person_summary(user: User, post=None) -> dict:
+    """Who a result is about; with ``post``, the role and unit of that post (results as of a
+    date show the post held then: ``shown_as_of``)."""
+    role, unit = (post.role, post.unit) if post is not None else (user.role, user.unit)
+    return {"id": user.id, "name": user.name, "username": user.username, "role": role,
+            "unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None}
 
 
-def shown_as_of(user: User, as_of: date) -> tuple[Unit | None, bool]:
-    """The unit a person's results as of ``as_of`` are shown under, and whether their post had
-    ended by then (RULES.md §8); a person yet to start is shown under their first post's."""
+def shown_as_of(user: User, as_of: date) -> tuple:
+    """The post a person's results as of ``as_of`` are shown under, and whether it had ended
+    by then (RULES.md §8); for someone with no cadre or secretary post that year up to then,
+    the post in effect."""
     post, ended = posts.shown_on(user.posts, as_of)
-    post = post or posts.in_effect(user.posts, as_of)
-    return (post.unit if post else user.unit), ended
+    return post or posts.in_effect(user.posts, as_of), ended
 
 
 def results_for(user: User, as_of: date) -> list[RuleResult]:

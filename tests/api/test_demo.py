@@ -329,6 +329,42 @@ def test_each_secretary_has_reports_over_the_year_mostly_acknowledged(demo):
     assert {r.category for r in reports} <= {"rural", "urban", "other"}
 
 
+def test_the_year_has_one_transfer_and_one_promotion_that_every_screen_can_show(demo):
+    """胡静 moves from 东山镇 to 青溪镇; 马俊 becomes 青溪镇's secretary when 李春梅 moves up to
+    the county (RULES.md §8): their posts, links, visits and reports follow the dates."""
+    from server.progress.services import results_for
+    today = datetime.now(ZONE).date()
+    moved, promoted, left = (db.session.scalar(select(User).where(User.username == name))
+                             for name in ("cadre6", "cadre12", "secretary2"))
+    transfer_day = today - timedelta(days=150)
+    assert [(p.unit.code, p.role, p.starts_on, p.ends_on) for p in moved.posts] == [
+        ("341122100", "cadre", None, transfer_day - timedelta(days=1)),
+        ("341122101", "cadre", transfer_day, None)]
+    assert {link.village.township.code for link in moved.links_on(today)} == {"341122101"}
+    assert {link.village.township.code for link in moved.links_on(
+        transfer_day - timedelta(days=1))} == {"341122100"}
+    for visit in visits_of(moved):
+        day = visit.check_in_at.astimezone(ZONE).date()
+        assert visit.village.township.code == ("341122101" if day >= transfer_day
+                                               else "341122100")
+    promotion_day = today - timedelta(days=100)
+    assert [(p.role, p.starts_on) for p in promoted.posts] == [
+        ("cadre", None), ("secretary", promotion_day)]
+    assert [(p.unit.code, p.role) for p in left.posts] == [
+        ("341122101", "secretary"), ("341122", "supervisor")]
+    assert left.role == "supervisor" and promoted.role == "secretary"
+    reports = db.session.scalars(select(ThematicReport).where(
+        ThematicReport.user_id == promoted.id)).all()
+    assert reports and all(r.reported_on >= promotion_day for r in reports)
+    assert not any(visit.check_in_at.astimezone(ZONE).date() >= promotion_day
+                   for visit in visits_of(left))
+    # The promoted secretary owes reports for the secretary part of the year only.
+    rules = {r.rule.id: r for r in results_for(promoted, today)}
+    if promotion_day.year == today.year:
+        assert rules["thematic_reports"].active.start == promotion_day
+        assert rules["thematic_reports"].target < 6
+
+
 # --- through the API and the command line -----------------------------------------------------
 
 def test_the_printed_password_logs_the_demo_cadre_in(demo, client):

@@ -20,6 +20,7 @@ import sys
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import ClassVar
 from urllib.parse import quote
@@ -37,7 +38,8 @@ from server.auth.services import issue_token, user_for_token
 from server.auth.usernames import UsernameInvalid, clean_username
 from server.extensions import db
 from server.field_messages import localize
-from server.org.imports import USER_COLUMNS, VILLAGE_COLUMNS
+from server.org.imports import POST_COLUMNS, USER_COLUMNS, VILLAGE_COLUMNS
+from server.org.models import Post
 from server.schemas import BLANK, SERVICE_YEARS, TEXT_REFUSED
 from server.visits.models import Visit
 from tests.conftest import PASSWORD, at, build_org, check_in_body, clear_tables, token_for, vars_of
@@ -53,7 +55,19 @@ from tests.hostile_text import (
 
 EXAMPLES = int(os.environ.get("ZAICUN_FUZZ_EXAMPLES", "10"))
 ROLES = ("cadre", "secretary", "supervisor", "admin")
-ACCOUNT = ("role", "unit_id", "active", "active_from", "active_until", "must_change_password")
+ACCOUNT = ("role", "unit_id", "active", "active_from", "active_until", "must_change_password",
+           "several_posts", "post_changes_on")
+
+
+def restore_posts(user_id: int, as_made: dict) -> None:
+    """The account's one post as made (a case may have moved, promoted or ended it)."""
+    posts = db.session.scalars(select(Post).where(Post.user_id == user_id)
+                               .order_by(Post.id)).all()
+    for extra in posts[1:]:
+        db.session.delete(extra)
+    first = posts[0]
+    first.unit_id, first.role = as_made["unit_id"], as_made["role"]
+    first.starts_on, first.ends_on = as_made["active_from"], as_made["active_until"]
 
 # Statuses that are right although a schema-only view of the API would call them wrong.
 CONFIG = {
@@ -204,6 +218,7 @@ def actor(request, world):
                 getattr(user, name) == value for name, value in as_made.items()):
             return last["raw"]
         db.session.execute(update(User).where(User.id == user_id).values(**as_made))
+        restore_posts(user_id, as_made)
         last["raw"], _ = issue_token(user)
         db.session.commit()
         return last["raw"]
@@ -227,6 +242,7 @@ def _username_refusal(raw: str) -> str:
 ENGLISH = {"Accept-Language": "en"}
 RULES_OPENAPI_CANNOT_STATE = {localize(rule, english=True) for rule in (
     "lat and lon change together", "must not be before active_from", SERVICE_YEARS,
+    "before from",
     TEXT_REFUSED, BLANK, *map(_username_refusal, ("x", "a b", "c\u0430dre")))}
 
 
@@ -298,6 +314,7 @@ HOSTILE_ROLES = ROLES + ("root",)
 CSV_COLUMNS = {
     "/api/v1/imports/villages": VILLAGE_COLUMNS,
     "/api/v1/imports/users": USER_COLUMNS,
+    "/api/v1/imports/posts": POST_COLUMNS,
     "/api/v1/calendars/{year}": ("date", "kind"),
 }
 
@@ -572,6 +589,11 @@ class Bench:
                     getattr(user, name) != value for name, value in as_made.items()):
                 db.session.execute(update(User).where(User.id == user.id).values(
                     **as_made, password_hash=self.password_hash))
+                restore_posts(user.id, as_made)
+                changed = True
+            elif db.session.scalar(select(func.count()).select_from(Post).where(
+                    Post.user_id == user.id)) > 1:
+                restore_posts(user.id, as_made)
                 changed = True
         if db.session.scalar(select(LoginAttempt.id).limit(1)) is not None:
             db.session.execute(delete(LoginAttempt))
@@ -596,6 +618,18 @@ class Bench:
         response = self.client.post("/api/v1/visits", headers=self.auth(owner), json=body)
         return response.get_json()["id"] if response.status_code == 201 else None
 
+    def later(self, n: int) -> str:
+        """A date ``n`` days after today: each new post starts after the last one made."""
+        return (date.fromisoformat(self.today) + timedelta(days=n)).isoformat()
+
+    def post(self) -> int | None:
+        """A new post of the cadre's (the latest, open-ended), made by the admin."""
+        response = self.client.post(f"/api/v1/users/{self.org.cadre.id}/posts",
+                                    headers=self.auth("admin"), json={
+                                        "unit_code": self.org.town.code, "role": "cadre",
+                                        "from": self.later(next(self.serial))})
+        return response.get_json()["id"] if response.status_code == 201 else None
+
     def report(self, owner: str) -> int | None:
         body = {"client_id": str(uuid.uuid4()), "reported_on": self.today, "title": "专题汇报"}
         if owner == "supervisor":
@@ -611,6 +645,7 @@ class Bench:
         "ids": {"cadre's closed visit": lambda b, role: [b.visit("cadre", True)]},
         "report_id": {"own report": lambda b, role: b.report(role),
                       "secretary's report": lambda b, role: b.report("secretary")},
+        "post_id": {"cadre's latest post": lambda b, role: b.post()},
     }
 
     def slot_names(self, op: Operation) -> list[str]:
@@ -657,6 +692,8 @@ class Bench:
         }
         if known.get(name) is not None:
             return known[name]
+        if name in ("from", "until"):  # a post's dates: after every post made so far
+            return self.later(n)
         if node.get("enum"):
             return next(value for value in node["enum"] if value is not None)
         if "default" in node:
@@ -704,6 +741,9 @@ class Bench:
             good = {"username": f"fuzzcsv{n}", "name": f"导入人{n}", "role": "cadre",
                     "unit_code": org.town.code, "active_from": self.today,
                     "active_until": "2100-12-31", "village_codes": org.village.code}
+        elif op.path.endswith("/posts"):
+            good = {"username": org.secretary.username, "unit_code": org.town.code,
+                    "role": "secretary", "from": self.later(n)}
         else:
             good = {"date": f"{self.year}-10-01", "kind": "holiday"}
         return {column: good[column] for column in op.csv}
@@ -870,7 +910,8 @@ def _plain(org) -> SimpleNamespace:
         return SimpleNamespace(**{name: getattr(thing, name) for name in names})
     return SimpleNamespace(village=of(org.village, "code", "lat", "lon"),
                            town=of(org.town, "code"), county=of(org.county, "code"),
-                           cadre=of(org.cadre, "id"), secretary=of(org.secretary, "id"))
+                           cadre=of(org.cadre, "id"),
+                           secretary=of(org.secretary, "id", "username"))
 
 
 def _quoted(text: str) -> str:

@@ -301,6 +301,14 @@ def every_write(client, org):
     yield call("POST", "/api/v1/imports/users", admin, content_type="text/csv",
                data="username,name,role,unit_code,active_from,active_until,village_codes\n"
                     "wangwu,王五,cadre,341122100,,,\n".encode())
+    step = call("POST", f"/api/v1/users/{org.colleague.id}/posts", admin,
+                json={"unit_code": org.town2.code, "role": "cadre", "from": "2026-03-01"})
+    yield step
+    yield call("PATCH", f"/api/v1/users/{org.colleague.id}/posts/{step[2].get_json()['id']}",
+               admin, json={"from": "2026-03-02"})
+    yield call("POST", "/api/v1/imports/posts", admin, content_type="text/csv",
+               data=f"username,unit_code,role,from\n{org.colleague.username},"
+                    f"{org.town.code},secretary,2026-04-01\n".encode())
     step = call("POST", "/api/v1/visits", cadre, json=check_in_body(
         org.village, hours_ago=8, **far, check_out={"at": at(7)}))
     yield step
