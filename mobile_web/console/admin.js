@@ -1,5 +1,6 @@
-// 管理 (admins): users (create, deactivate, reset a password, linked villages), villages (the
-// radius), CSV imports with their row-level errors, opening balances, and a year's calendar.
+// 管理 (admins): users (create, deactivate, reset a password, posts over time, linked villages
+// from a date), villages (the radius), CSV imports with their row-level errors, 换届 (posts in
+// bulk, previewed first), opening balances, and a year's calendar.
 // Each section is a sub-tab: #/console/admin/<section>. A one-time password is shown once, in a
 // dialog, and kept nowhere.
 import { h } from '../js/dom.js';
@@ -9,6 +10,7 @@ import { chip, title } from '../js/views/common.js';
 import { confirm, modal } from '../js/views/dialogs.js';
 import { bound, busy, load, newClientId, notice, peopleInScope, personPicker, problem, rowErrors,
   send, sendCsv, subnav } from './work.js';
+import { huanjiePage, pastLinks, postsEditor, ROLES } from './posts.js';
 
 addWords({
   'zh-CN': {
@@ -17,6 +19,7 @@ addWords({
     admin_users: '人员',
     admin_villages: '村',
     admin_imports: '导入',
+    admin_huanjie: '换届',
     admin_balances: '期初数',
     admin_calendar: '工作日历',
     admin_new_user: '新建人员',
@@ -91,6 +94,7 @@ addWords({
     admin_users: 'Users',
     admin_villages: 'Villages',
     admin_imports: 'Import',
+    admin_huanjie: 'Posts in bulk',
     admin_balances: 'Opening balances',
     admin_calendar: 'Calendar',
     admin_new_user: 'New user',
@@ -161,9 +165,8 @@ addWords({
   },
 });
 
-const SECTIONS = ['users', 'villages', 'imports', 'balances', 'calendar'];
-const ROLES = ['cadre', 'secretary', 'supervisor', 'admin'];
-const DRAW = { users, villages, imports, balances, calendar };
+const SECTIONS = ['users', 'villages', 'imports', 'huanjie', 'balances', 'calendar'];
+const DRAW = { users, villages, imports, huanjie, balances, calendar };
 
 // Kept between redraws: what each form holds, and each section's last message.
 const notes = Object.fromEntries(SECTIONS.map((s) => [s, notice()]));
@@ -192,7 +195,7 @@ async function users(ctx) {
   const [people, units] = await Promise.all([load('/users'), load('/units')]);
   return h('div', {},
     newUserForm(ctx, units),
-    h('ul', { class: 'admin-users' }, people.map((u) => userRow(ctx, u))));
+    h('ul', { class: 'admin-users' }, people.map((u) => userRow(ctx, u, units))));
 }
 
 function newUserForm(ctx, units) {
@@ -259,7 +262,7 @@ async function showOnce(heading, ...body) {
   if (dialog && !dialog.open) dialog.replaceChildren();   // kept nowhere once it is closed
 }
 
-function userRow(ctx, u) {
+function userRow(ctx, u, units) {
   const note = notes.users;
   const toggle = async (event) => {
     if (u.active) {
@@ -292,37 +295,43 @@ function userRow(ctx, u) {
         'data-action': 'toggle', onclick: toggle }, t(u.active ? 'admin_deactivate' : 'admin_activate')),
       h('button', { type: 'button', class: 'secondary small', 'data-action': 'reset',
         onclick: reset }, t('admin_reset'))),
+    postsEditor(u, units, note, () => ctx.refresh()),
     field ? linksEditor(u) : null);
 }
 
-/** The villages a cadre or secretary is linked to: ticks over their township's villages. */
+/** The villages a cadre or secretary is linked to: ticks over their township's villages, from
+ * a date (default today); the links that ended are listed below. */
 function linksEditor(u) {
   const body = h('div', { class: 'admin-links-body' });
   const fill = async () => {
     body.replaceChildren(h('p', { class: 'muted' }, t('loading')));
-    const [user, villageList] = await Promise.all([send('GET', `/users/${u.id}`),
+    const [links, villageList] = await Promise.all([send('GET', `/users/${u.id}/linked-villages`),
       send('GET', `/villages?township_code=${encodeURIComponent(u.unit_code)}`)]);
-    if (!user.ok || !villageList.ok) {
-      body.replaceChildren(h('p', { class: 'error' }, problem(user.ok ? villageList : user)));
+    if (!links.ok || !villageList.ok) {
+      body.replaceChildren(h('p', { class: 'error' }, problem(links.ok ? villageList : links)));
       return;
     }
-    const chosen = new Set(user.data.linked_village_codes || []);
+    const chosen = new Set(links.data.village_codes || []);
+    const draft = { from: fmt.dateKey() };
     const error = h('p', { class: 'error', role: 'alert' });
     const save = async (event) => {
       const res = await busy(event.target, () => send('PUT', `/users/${u.id}/linked-villages`,
-        { village_codes: [...chosen] }));
+        { village_codes: [...chosen], from: draft.from }));
       if (!res.ok) { error.textContent = problem(res); return; }
       error.textContent = '';
-      notes.users.set('ok', t('admin_links_saved', { name: u.name, n: res.data.linked_villages.length }));
+      notes.users.set('ok', t('admin_links_saved', { name: u.name, n: chosen.size }));
+      await fill();
     };
     body.replaceChildren(villageList.data.length ? h('div', {},
       h('div', { class: 'admin-links' }, villageList.data.map((v) => h('label', { class: 'work-check' },
         h('input', { type: 'checkbox', value: v.code, checked: chosen.has(v.code),
           onchange: (e) => { if (e.target.checked) chosen.add(v.code); else chosen.delete(v.code); } }),
         h('span', {}, v.name)))),
+      bound(draft, 'from', t('links_from'), { id: `links-from-${u.id}`, type: 'date' }),
       error,
       h('button', { type: 'button', class: 'secondary small', 'data-action': 'save-links', onclick: save },
-        t('admin_links_save')))
+        t('admin_links_save')),
+      pastLinks(links.data.links))
       : h('p', { class: 'muted' }, t('admin_links_none')));
   };
   return h('details', { class: 'admin-links-editor',
@@ -474,6 +483,12 @@ function passwordsTable(passwords) {
   return h('div', {}, h('p', {}, t('admin_imported_passwords')),
     h('table', { class: 'work-table admin-passwords' }, h('tbody', {},
       entries.map(([username, otp]) => h('tr', {}, h('td', {}, username), h('td', {}, h('code', {}, otp)))))));
+}
+
+// --- 换届 ----------------------------------------------------------------------------------------
+
+async function huanjie(ctx) {
+  return huanjiePage(notes.huanjie, () => ctx.refresh());
 }
 
 // --- opening balances ----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import { chip, flagWords, ruleCard, title, visitSummary } from '../js/views/comm
 import { heatMap, monthBars, monthlyTotals } from './charts.js';
 import { visitHistory } from './history.js';
 import { load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
+import { timeline } from './posts.js';
+import { send } from './work.js';
 
 addWords({
   'zh-CN': {
@@ -31,6 +33,8 @@ addWords({
     person_counts_as_village: '视同在村',
     person_to_review: '审核这个人的走访',
     person_to_absences: '为这个人登记请假',
+    person_posts: '{year} 年的任职',
+    person_post_ended: '任职已结束',
     absence_leave: '请假',
     absence_training: '培训',
     absence_official_duty: '公务',
@@ -55,6 +59,8 @@ addWords({
     person_counts_as_village: 'counts as village work',
     person_to_review: 'Review this person’s visits',
     person_to_absences: 'Enter leave for this person',
+    person_posts: 'Posts held in {year}',
+    person_post_ended: 'post ended',
     absence_leave: 'Leave',
     absence_training: 'Training',
     absence_official_duty: 'Official duty',
@@ -79,11 +85,13 @@ async function person(ctx) {
   const year = results.year;
   const month = Number(ctx.query.get('month')) || Number(results.as_of.slice(5, 7));
   const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const [days, visits, reports, absences] = await Promise.all([
+  const [days, visits, reports, absences, posts] = await Promise.all([
     load(`/compliance/users/${id}/days?year=${year}`),
     loadAll(`/visits?user_id=${id}&from=${year}-${pad(month)}-01&to=${year}-${pad(month)}-${pad(last)}`),
     load(`/reports?user_id=${id}&year=${year}`),
-    load(`/absences?user_id=${id}&year=${year}`)]);
+    load(`/absences?user_id=${id}&year=${year}`),
+    // Posts are read by supervisors and admins (a secretary's console goes without them).
+    ['supervisor', 'admin'].includes(ctx.user.role) ? send('GET', `/users/${id}/posts`) : null]);
   const user = results.user;
   // Village days from visits up to the as-of date (the rule card beside also counts an
   // opening balance, and absences counted as village work, as RULES.md §4 says).
@@ -92,7 +100,8 @@ async function person(ctx) {
   return h('div', { class: 'person' },
     h('p', { class: 'crumbs' }, h('a', { href: `#/console/township/${encodeURIComponent(user.unit_code)}?year=${year}` },
       t('person_back', { unit: user.unit_name }))),
-    title(user.name, h('span', { class: 'muted' }, ` · ${t(`role_${user.role}`)} · ${user.unit_name}`)),
+    title(user.name, h('span', { class: 'muted' }, ` · ${t(`role_${user.role}`)} · ${user.unit_name}`),
+      results.post_ended ? h('span', { class: 'tag', 'data-post-ended': '' }, t('person_post_ended')) : null),
     h('div', { class: 'console-bar' }, periodControls(ctx, results.as_of), actions(ctx, user)),
     h('section', { class: 'person-rules' }, h('h3', { class: 'section-title' }, t('person_rules')),
       h('div', { class: 'rule-cards' }, results.rules.map(ruleCard))),
@@ -106,6 +115,7 @@ async function person(ctx) {
         h('span', { class: 'hint' }, t('person_bars_hint'))),
       scrolledTo(h('div', { class: 'chart-wrap' }, monthBars(year, totals, { selected: month,
         onPick: (m) => ctx.go({ month: m }) })), month)),
+    postsSection(posts, year),
     visitsSection(ctx, year, month, visits),
     reportsSection(reports),
     absencesSection(absences));
@@ -174,6 +184,15 @@ function visitItem(v) {
     v.explanation ? h('p', { class: 'quote' }, t('person_explanation'), v.explanation) : null,
     v.review_comment ? h('p', { class: 'quote' }, t('review_comment'), v.review_comment) : null,
     visitHistory(v.id, openHistories));
+}
+
+/** The posts held at some time in the year, oldest first (RULES.md §8). */
+function postsSection(posts, year) {
+  if (!posts || !posts.ok) return null;
+  const held = posts.data.filter((p) => (!p.from || p.from <= `${year}-12-31`)
+    && (!p.until || p.until >= `${year}-01-01`));
+  return h('section', { class: 'card person-posts' },
+    h('h3', {}, t('person_posts', { year })), timeline(held));
 }
 
 function reportsSection(reports) {

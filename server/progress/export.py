@@ -42,6 +42,7 @@ COLUMNS = [  # (key, zh, en, width)
     ("pace_per_working_day", "每工作日需", "Needed per working day", 16),
 ]
 ROLE_WORDS = {"cadre": ("班子成员", "cadre"), "secretary": ("党委书记", "secretary")}
+POST_ENDED = ("（任职已结束）", " (post ended)")  # after the unit: shown under a past post
 
 
 def _word(table: dict, key: str, english: bool) -> str:
@@ -51,7 +52,8 @@ def _word(table: dict, key: str, english: bool) -> str:
 
 def _cells(row: dict, result: dict, english: bool) -> dict:
     user = row["user"]
-    return {"unit": user.get("unit_name") or "", "name": user["name"],
+    unit = (user.get("unit_name") or "") + (POST_ENDED[english] if row.get("post_ended") else "")
+    return {"unit": unit, "name": user["name"],
             "role": _word(ROLE_WORDS, user["role"], english),
             **{k: result[k] for k in ("actual", "target", "expected_to_date", "remaining",
                                       "remaining_working_days", "pace_per_working_day")},

@@ -183,6 +183,16 @@ def test_someone_whose_post_ended_is_shown_under_it_as_post_ended_with_a_final_s
         "post_ended"] is False
 
 
+def test_the_export_says_whose_post_ended(client, org):
+    admin = token_for(client, org.admin)
+    move(client, admin, org.colleague, "341122", "supervisor", today() - timedelta(days=20))
+    sup = token_for(client, org.supervisor)
+    response = client.get("/api/v1/compliance/export?unit_code=341122&format=csv", headers=sup)
+    assert response.status_code == 200
+    lines = [line for line in response.data.decode("utf-8-sig").splitlines() if "李四" in line]
+    assert lines and all("东镇（任职已结束）" in line for line in lines)
+
+
 def test_a_new_person_starting_today_owes_only_the_rest_of_the_year(client, org):
     person = make_user(org.town, username="newcomer", name="新人", role="cadre",
                        active_from=today())

@@ -32,6 +32,9 @@ TOWNSHIP = "341122100"
 # Two villages 2.9 km apart, each with a 1 km radius; OUTSIDE is 5 km from both.
 VILLAGE = {"code": "341122100201", "name": "桃园村", "lat": 32.300, "lon": 118.300}
 OTHER_VILLAGE = {"code": "341122100202", "name": "柳塘村", "lat": 32.320, "lon": 118.320}
+# A second township, for transfers (RULES.md §8).
+OTHER_TOWNSHIP = "341122102"
+FAR_VILLAGE = {"code": "341122102201", "name": "青溪村", "lat": 32.430, "lon": 118.585}
 INSIDE = {"latitude": 32.3015, "longitude": 118.3010, "accuracy": 12}
 OUTSIDE = {"latitude": 32.345, "longitude": 118.300, "accuracy": 12}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -52,10 +55,12 @@ def seed(database_url: str) -> None:
         for code, name, level, parent in (("34", "安徽省", "province", None),
                                           ("3411", "滁州市", "city", "34"),
                                           ("341122", "示范县", "county", "3411"),
-                                          (TOWNSHIP, "东山镇", "township", "341122")):
+                                          (TOWNSHIP, "东山镇", "township", "341122"),
+                                          (OTHER_TOWNSHIP, "青溪镇", "township", "341122")):
             create_unit(None, {"code": code, "name": name, "level": level, "parent_code": parent})
         for village in (VILLAGE, OTHER_VILLAGE):
             create_village(None, {**village, "township_code": TOWNSHIP, "radius_m": 1000})
+        create_village(None, {**FAR_VILLAGE, "township_code": OTHER_TOWNSHIP, "radius_m": 1000})
         create_user(None, {"username": ADMIN[0], "password": ADMIN[1], "name": "管理员",
                            "role": "admin", "unit_code": "341122"})
         db.session.commit()
@@ -184,6 +189,20 @@ def page(context):
     tab = context.new_page()
     problems.watch(tab)
     yield tab
+    assert not problems, problems
+
+
+@pytest.fixture
+def desk(browser, live):
+    """A 1280 × 800 desktop in China (the console's work pages)."""
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 800},
+                              locale="zh-CN", timezone_id="Asia/Shanghai")
+    ctx.set_default_timeout(10_000)
+    problems = PageProblems()
+    tab = ctx.new_page()
+    problems.watch(tab)
+    yield tab
+    ctx.close()
     assert not problems, problems
 
 

@@ -20,7 +20,6 @@ from .conftest import (
     SCREENSHOTS,
     TOWNSHIP,
     VILLAGE,
-    PageProblems,
     record_visit,
 )
 
@@ -36,20 +35,6 @@ def today() -> date:
     """Today in China (the deployment's zone, as the server and the pages count it), whatever
     the machine's zone; the dates of these tests are chosen from it."""
     return datetime.now(CST).date()
-
-
-@pytest.fixture
-def desk(browser, live):
-    """A 1280 × 800 desktop in China."""
-    ctx = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 800},
-                              locale="zh-CN", timezone_id="Asia/Shanghai")
-    ctx.set_default_timeout(10_000)
-    problems = PageProblems()
-    tab = ctx.new_page()
-    problems.watch(tab)
-    yield tab
-    ctx.close()
-    assert not problems, problems
 
 
 def staff(live, role: str, unit: str = COUNTY) -> dict:
@@ -446,7 +431,7 @@ def test_an_admin_links_villages_and_edits_a_radius(live, desk):
     console_log_in(desk, staff(live, "admin"))
     desk.goto("/#/console/admin/users")
     row = desk.locator(f".admin-user[data-user-id='{person.id}']")
-    row.locator("summary").click()
+    row.locator(".admin-links-editor summary").click()
     expect(row.get_by_label(VILLAGE["name"])).to_be_checked()
     row.get_by_label(OTHER_VILLAGE["name"]).check()
     row.get_by_role("button", name="保存包联村").click()

@@ -15,7 +15,7 @@ let busy = false;    // one check-in or check-out at a time
 export function homeView() {
   return h('div', { class: 'screen home' },
     greeting(),
-    state.openVisit ? openVisitCard(state.openVisit) : startCard(),
+    state.openVisit ? openVisitCard(state.openVisit) : withoutPost() ? noPostCard() : startCard(),
     state.lastVisit && !state.openVisit ? lastVisitCard(state.lastVisit) : null,
     progress());
 }
@@ -27,6 +27,18 @@ function greeting() {
     h('p', { class: 'greeting-name' }, user.name || '',
       me.unit ? h('span', { class: 'greeting-unit' }, ` · ${me.unit.name}`) : null),
     h('p', { class: 'greeting-date' }, fmt.dayLabel(new Date())));
+}
+
+/** No cadre or secretary post today (RULES.md §8): the server would refuse a check-in. */
+function withoutPost() {
+  const me = state.me;
+  return Boolean(me && 'post' in me && (me.post === null || !['cadre', 'secretary'].includes(me.post.role)));
+}
+
+function noPostCard() {
+  return h('section', { class: 'card start no-post', 'aria-labelledby': 'no-post-title' },
+    h('h2', { class: 'section-title', id: 'no-post-title' }, t('no_post_title')),
+    h('p', {}, t('no_post_text')));
 }
 
 function startCard() {
