@@ -9,14 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from ..clock import today
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
-from ..org.models import LinkedVillage, Post, Unit
+from ..org.models import InUnit, LinkedVillage, Post, Unit
 from .usernames import username_key
 
 ROLES = ("cadre", "secretary", "supervisor", "admin")
 FIELD_ROLES = ("cadre", "secretary")  # people who visit villages
 
 
-class User(db.Model):
+class User(InUnit, db.Model):
     """A person who logs in: a cadre, secretary, supervisor or admin.
 
     ``role``, ``unit``, ``active_from`` and ``active_until`` sum up the person's posts
@@ -62,7 +62,7 @@ class User(db.Model):
         return username
 
     def links_on(self, day: date) -> list[LinkedVillage]:
-        return [link for link in self.links if link.valid_on(day)]
+        return [link for link in self.links if link.in_force_on(day)]
 
     @property
     def linked_villages(self):
@@ -74,15 +74,7 @@ class User(db.Model):
         return [village.code for village in self.linked_villages]
 
     def post_on(self, day: date) -> Post | None:
-        return next((post for post in self.posts if post.held_on(day)), None)
-
-    @property
-    def unit_code(self) -> str | None:
-        return self.unit.code if self.unit else None
-
-    @property
-    def unit_name(self) -> str | None:
-        return self.unit.name if self.unit else None
+        return next((post for post in self.posts if post.in_force_on(day)), None)
 
 
 class AuthToken(db.Model):

@@ -4,13 +4,39 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
 
 UNIT_LEVELS = ("province", "city", "county", "township")
+
+
+class InUnit:
+    """The code and name of the ``unit`` something belongs to (None without one)."""
+
+    @property
+    def unit_code(self) -> str | None:
+        return self.unit.code if self.unit else None
+
+    @property
+    def unit_name(self) -> str | None:
+        return self.unit.name if self.unit else None
+
+
+class Dated:
+    """In force from ``starts_on`` through ``ends_on``, both included (None: no limit)."""
+
+    def in_force_on(self, day: date) -> bool:
+        return (self.starts_on is None or self.starts_on <= day) and \
+            (self.ends_on is None or day <= self.ends_on)
+
+    @classmethod
+    def in_force(cls, day):
+        """``in_force_on`` as SQL (``day``: a date or a column)."""
+        return and_(or_(cls.starts_on.is_(None), cls.starts_on <= day),
+                    or_(cls.ends_on.is_(None), cls.ends_on >= day))
 
 
 class Unit(db.Model):
@@ -72,7 +98,7 @@ class Village(db.Model):
         return self.township.code
 
 
-class LinkedVillage(db.Model):
+class LinkedVillage(Dated, db.Model):
     """A village linked to a person (包村) from ``starts_on`` through ``ends_on`` (inclusive;
     None: no limit). Ended links are kept, so coverage as of a past date uses the links valid
     then; a village may be linked again later (a new row)."""
@@ -92,15 +118,11 @@ class LinkedVillage(db.Model):
 
     village: Mapped[Village] = relationship()
 
-    def valid_on(self, day: date) -> bool:
-        return (self.starts_on is None or self.starts_on <= day) and \
-            (self.ends_on is None or day <= self.ends_on)
-
 
 POST_ROLES = ("cadre", "secretary", "supervisor", "admin")
 
 
-class Post(db.Model):
+class Post(Dated, InUnit, db.Model):
     """A post a person holds: a role in a unit from ``starts_on`` through ``ends_on``
     (inclusive; None: no limit). A person's posts never overlap (``server/org/posts.py``)."""
 
@@ -120,15 +142,3 @@ class Post(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
-
-    @property
-    def unit_code(self) -> str | None:
-        return self.unit.code if self.unit else None
-
-    @property
-    def unit_name(self) -> str | None:
-        return self.unit.name if self.unit else None
-
-    def held_on(self, day: date) -> bool:
-        return (self.starts_on is None or self.starts_on <= day) and \
-            (self.ends_on is None or day <= self.ends_on)

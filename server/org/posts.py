@@ -47,7 +47,7 @@ def in_effect(posts, day: date) -> Post | None:
     """The post that stands for the person on ``day``: the one held then, else the last one
     begun by then, else the first (someone yet to start)."""
     ordered = in_order(posts)
-    held = next((p for p in ordered if p.held_on(day)), None)
+    held = next((p for p in ordered if p.in_force_on(day)), None)
     if held is not None:
         return held
     begun = [p for p in ordered if _first(p) <= day]
@@ -61,7 +61,7 @@ def shown_on(posts, day: date) -> tuple[Post | None, bool]:
     year up to ``day`` (results are about village work: a later post of another kind ends
     it as leaving does)."""
     ordered = [p for p in in_order(posts) if p.role in FIELD_ROLES]
-    held = next((p for p in ordered if p.held_on(day)), None)
+    held = next((p for p in ordered if p.in_force_on(day)), None)
     if held is not None:
         return held, False
     ended = [p for p in ordered if _last(p) < day and _last(p).year == day.year]
@@ -111,15 +111,6 @@ def person_of(user: User) -> Person:
     """The engine's view of a person: their summary role and every post."""
     return Person(user.role, user.active_from, user.active_until,
                   tuple(Held(p.role, p.starts_on, p.ends_on) for p in in_order(user.posts)))
-
-
-def posts_on(user_ids, day: date) -> dict[int, Post]:
-    """Per person: the post held on ``day`` (people holding none are left out)."""
-    rows = db.session.scalars(select(Post).where(
-        Post.user_id.in_(user_ids),
-        (Post.starts_on.is_(None)) | (Post.starts_on <= day),
-        (Post.ends_on.is_(None)) | (Post.ends_on >= day)))
-    return {post.user_id: post for post in rows}
 
 
 def field_township_on(user: User, day: date) -> int | None:
@@ -279,9 +270,7 @@ def links_on(user_ids, day: date) -> dict[int, frozenset[int]]:
     found: dict[int, set[int]] = defaultdict(set)
     for user_id, village_id in db.session.execute(select(
             LinkedVillage.user_id, LinkedVillage.village_id).where(
-            LinkedVillage.user_id.in_(user_ids),
-            (LinkedVillage.starts_on.is_(None)) | (LinkedVillage.starts_on <= day),
-            (LinkedVillage.ends_on.is_(None)) | (LinkedVillage.ends_on >= day))):
+            LinkedVillage.user_id.in_(user_ids), LinkedVillage.in_force(day))):
         found[user_id].add(village_id)
     return {k: frozenset(v) for k, v in found.items()}
 

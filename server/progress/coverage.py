@@ -67,8 +67,7 @@ def _visited_counts(ids: list[int], first: date, last: date, on: date) -> dict[i
             select(Visit.user_id, func.count(func.distinct(Visit.village_id)))
             .join(LinkedVillage, (LinkedVillage.user_id == Visit.user_id)
                   & (LinkedVillage.village_id == Visit.village_id)
-                  & (LinkedVillage.starts_on.is_(None) | (LinkedVillage.starts_on <= on))
-                  & (LinkedVillage.ends_on.is_(None) | (LinkedVillage.ends_on >= on)))
+                  & LinkedVillage.in_force(on))
             .where(Visit.user_id.in_(chunk), Visit.status.in_(COUNTING_STATUSES),
                    Visit.check_in_at >= start, Visit.check_in_at < end)
             .group_by(Visit.user_id)).all())
