@@ -19,9 +19,16 @@ def in_scope(actor: User, unit: Unit | None) -> bool:
     """Whether ``unit`` is within a supervisor's or admin's unit (an admin without one: all)."""
     if actor.role == "admin" and actor.unit_id is None:
         return True
-    if actor.role not in ("supervisor", "admin") or actor.unit is None or unit is None:
+    return unit is not None and path_in_scope(actor, unit.path)
+
+
+def path_in_scope(actor: User, path: str) -> bool:
+    """``in_scope`` for a unit known by its path (``Unit.path``)."""
+    if actor.role == "admin" and actor.unit_id is None:
+        return True
+    if actor.role not in ("supervisor", "admin") or actor.unit is None:
         return False
-    return actor.unit.contains(unit)
+    return path.startswith(actor.unit.path)
 
 
 def units_of(person: User) -> list[Unit | None]:

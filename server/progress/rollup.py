@@ -27,7 +27,7 @@ from ..compliance.engine import Person, RuleResult, evaluate, frame, period_cont
 from ..compliance.rules import Rule
 from ..extensions import db
 from ..org import posts
-from ..org.models import Post, Unit
+from ..org.models import Dated, Post, Unit
 from ..reports.models import ThematicReport
 from .facts import COUNTING_REPORTS, facts_for_people, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, MonthCredit, OpeningBalance
@@ -415,41 +415,59 @@ def _exact_results(person: PersonRow, held, book, facts, calendar, as_of) -> lis
     return [r for r in results if r is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class _PostRow(Dated):
+    """A post as the roll-up reads it: with its unit's code, name and path, and its holder."""
+    id: int
+    user_id: int
+    role: str
+    starts_on: date | None
+    ends_on: date | None
+    unit_id: int | None
+    unit_code: str | None
+    unit_name: str | None
+    unit_path: str | None
+    name: str
+    username: str
+
+
+# The posts of people with several, touching the year up to as_of (a few per county; one
+# statement, built once).
+_MOVED = (select(Post.id, Post.user_id, Post.role, Post.starts_on, Post.ends_on, Post.unit_id,
+                 Unit.code, Unit.name, Unit.path, User.name, User.username)
+          .join(User, User.id == Post.user_id).outerjoin(Unit, Unit.id == Post.unit_id)
+          .where(User.several_posts.is_(True),
+                 or_(Post.starts_on.is_(None), Post.starts_on <= bindparam("as_of", type_=Date)),
+                 or_(Post.ends_on.is_(None), Post.ends_on >= bindparam("year_start", type_=Date))))
+
+
 def _moved_people(actor: User, unit: Unit | None, as_of: date, sums: int) -> list[PersonRow]:
     """People with several posts, placed where their post as of ``as_of`` puts them (RULES.md
     §8): under the unit of the post held then, or — ended — of their last post in that year.
     Their results go through the exact path, so their sums are left at 0."""
-    year_start = date(as_of.year, 1, 1)
-    touching = select(Post.user_id).join(User, User.id == Post.user_id).where(
-        User.several_posts.is_(True),
-        or_(Post.starts_on.is_(None), Post.starts_on <= as_of),
-        or_(Post.ends_on.is_(None), Post.ends_on >= year_start))
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(touching)))}
-    if not users:
-        return []
-    by_user: dict[int, list[Post]] = {}
-    for post in db.session.scalars(select(Post).where(Post.user_id.in_(list(users)))):
-        by_user.setdefault(post.user_id, []).append(post)
+    by_user: dict[int, list[_PostRow]] = {}
+    for row in db.session.connection().execute(_MOVED, {"as_of": as_of,
+                                                        "year_start": date(as_of.year, 1, 1)}):
+        by_user.setdefault(row.user_id, []).append(_PostRow(*row))
     rows = []
-    for user_id, held in by_user.items():
+    for held in by_user.values():
         post, ended = posts.shown_on(held, as_of)
-        if post is None or post.unit is None:
+        if post is None or post.unit_path is None:
             continue
-        if unit is not None and not unit.contains(post.unit):
+        if unit is not None and not post.unit_path.startswith(unit.path):
             continue
-        if not _may_read(actor, post.unit):
+        if not _may_read(actor, post.unit_id, post.unit_path):
             continue
-        person = users[user_id]
         ordered = posts.in_order(held)
         rows.append(tuple.__new__(PersonRow, (
-            person.id, person.name, person.username, post.role, post.unit_id,
-            ordered[0].starts_on, ordered[-1].ends_on, post.unit.code, post.unit.name,
-            post.unit.path, True, ended) + (0,) * (3 * sums)))
+            post.user_id, post.name, post.username, post.role, post.unit_id,
+            ordered[0].starts_on, ordered[-1].ends_on, post.unit_code, post.unit_name,
+            post.unit_path, True, ended) + (0,) * (3 * sums)))
     return rows
 
 
-def _may_read(actor: User, unit: Unit) -> bool:
-    """Whether ``actor`` reads people shown under ``unit`` (a secretary: their township)."""
+def _may_read(actor: User, unit_id: int, unit_path: str) -> bool:
+    """Whether ``actor`` reads people shown under a unit (a secretary: their township)."""
     if actor.role == "secretary":
-        return actor.unit_id == unit.id
-    return policy.in_scope(actor, unit)
+        return actor.unit_id == unit_id
+    return policy.path_in_scope(actor, unit_path)
