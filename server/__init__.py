@@ -140,11 +140,13 @@ def _register_blueprints(app: Flask) -> None:
     from . import health, web
     from .audit.routes import blp as audit_blp
     from .auth.routes import blp as auth_blp
+    from .evaluation.routes import blp as evaluation_blp
     from .org.routes import blp as org_blp
     from .progress.routes import blp as progress_blp
     from .reports.routes import blp as reports_blp
     from .visits.routes import blp as visits_blp
-    for blp in (auth_blp, org_blp, visits_blp, reports_blp, progress_blp, audit_blp):
+    for blp in (auth_blp, org_blp, visits_blp, reports_blp, progress_blp, evaluation_blp,
+                audit_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
@@ -155,6 +157,7 @@ def _import_models() -> None:
     """Every model, so the metadata (and Alembic) sees the whole schema."""
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .evaluation import models as _evaluation  # noqa: F401
     from .org import jobs as _jobs  # noqa: F401 - import jobs
     from .org import models as _org  # noqa: F401
     from .progress import credits as _credits  # noqa: F401 - keeps day credits on commit

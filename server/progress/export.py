@@ -102,16 +102,16 @@ def xlsx_bytes(data: dict, english: bool) -> bytes:
     taken: set[str] = set()
     for rule_id, title in _rules(data) or [("-", "-")]:
         sheet = book.create_sheet(title=_sheet_title(title, taken))
-        _append(sheet, [_title(data, english)])
+        append_row(sheet, [_title(data, english)])
         sheet["A1"].font = Font(bold=True)
-        _append(sheet, [en if english else zh for _, zh, en, _ in COLUMNS])
+        append_row(sheet, [en if english else zh for _, zh, en, _ in COLUMNS])
         for cell in sheet[2]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         for row in data["rows"]:
             for result in (r for r in row["rules"] if r["rule_id"] == rule_id):
                 cells = _cells(row, result, english)
-                _append(sheet, [cells[key] for key, *_ in COLUMNS])
+                append_row(sheet, [cells[key] for key, *_ in COLUMNS])
                 status_cell = sheet.cell(row=sheet.max_row, column=7)
                 status_cell.fill = PatternFill("solid", fgColor=STATUS_FILL[result["status"]])
         for index, (_, _, _, width) in enumerate(COLUMNS, start=1):
@@ -122,7 +122,7 @@ def xlsx_bytes(data: dict, english: bool) -> bytes:
     return out.getvalue()
 
 
-def _append(sheet, values: list) -> None:
+def append_row(sheet, values: list) -> None:
     """Add a row below the last; text that looks like a formula stays text (a string cell,
     shown as written: openpyxl alone would store "=..." as a formula)."""
     sheet.append([_number(value) for value in values])
@@ -174,19 +174,21 @@ def csv_bytes(data: dict, english: bool) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def download(data: dict, kind: str, english: bool):
-    """Send the roll-up as a file named after the unit and the as-of date.
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-    ``no-store`` like every API answer: send_file's own ``no-cache`` would let a shared
-    browser or proxy keep the names and results on disk."""
+
+def download(data: dict, kind: str, english: bool):
+    """Send the roll-up as a file named after the unit and the as-of date."""
     stem = f"zaicun-{data.get('unit_code') or 'all'}-{data['as_of']}"
     if kind == "csv":
-        response = send_file(io.BytesIO(csv_bytes(data, english)), mimetype="text/csv",
-                             as_attachment=True, download_name=f"{stem}.csv")
-    else:
-        response = send_file(io.BytesIO(xlsx_bytes(data, english)), as_attachment=True,
-                             download_name=f"{stem}.xlsx", mimetype=(
-                                 "application/vnd.openxmlformats-officedocument.spreadsheetml"
-                                 ".sheet"))
+        return attachment(csv_bytes(data, english), f"{stem}.csv", "text/csv")
+    return attachment(xlsx_bytes(data, english), f"{stem}.xlsx", XLSX_TYPE)
+
+
+def attachment(content: bytes, name: str, mimetype: str):
+    """A file download, ``no-store`` like every API answer: send_file's own ``no-cache``
+    would let a shared browser or proxy keep the names and results on disk."""
+    response = send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True,
+                         download_name=name)
     response.headers["Cache-Control"] = "no-store"
     return response

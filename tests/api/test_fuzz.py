@@ -630,6 +630,21 @@ class Bench:
                                         "from": self.later(next(self.serial))})
         return response.get_json()["id"] if response.status_code == 201 else None
 
+    def item(self, claimed: bool) -> int | None:
+        """A rectification item of the township's, recorded by the supervisor (and claimed
+        done by the secretary, for a decision)."""
+        response = self.client.post("/api/v1/rectifications", headers=self.auth("supervisor"),
+                                    json={"unit_code": self.org.town.code,
+                                          "year": self.year - 1, "title": "整改事项"})
+        if response.status_code != 201:
+            return None
+        item = response.get_json()["id"]
+        if claimed:
+            self.client.post(f"/api/v1/rectifications/{item}/notes",
+                             headers=self.auth("secretary"),
+                             json={"note": "已完成", "claim_done": True})
+        return item
+
     def report(self, owner: str) -> int | None:
         body = {"client_id": str(uuid.uuid4()), "reported_on": self.today, "title": "专题汇报"}
         if owner == "supervisor":
@@ -646,6 +661,8 @@ class Bench:
         "report_id": {"own report": lambda b, role: b.report(role),
                       "secretary's report": lambda b, role: b.report("secretary")},
         "post_id": {"cadre's latest post": lambda b, role: b.post()},
+        "item_id": {"township's item": lambda b, role: b.item(False),
+                    "township's claimed item": lambda b, role: b.item(True)},
     }
 
     def slot_names(self, op: Operation) -> list[str]:

@@ -21,7 +21,7 @@ def directives(csp: str) -> dict[str, list[str]]:
 def every_get_path(app) -> list[str]:
     """Every GET route of the app, with its parameters filled in by something plausible."""
     fill = {"ref": "1", "user_id": "1", "report_id": "1", "absence_id": "1", "code": "x",
-            "name": "index.html", "year": "2026"}
+            "name": "index.html", "year": "2026", "item_id": "1", "post_id": "1"}
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods:
@@ -346,6 +346,14 @@ def every_write(client, org):
                json={"village_days": 10, "reports": 1, "note": "纸质台账"})
     yield call("PUT", "/api/v1/calendars/2027", admin, content_type="text/csv",
                data=b"date,kind\n2027-01-01,holiday\n")
+    step = call("POST", "/api/v1/rectifications", supervisor, json={
+        "unit_code": org.town.code, "year": 2025, "title": "村级活动场所利用率不高"})
+    yield step
+    item = step[2].get_json()["id"]
+    yield call("POST", f"/api/v1/rectifications/{item}/notes", secretary,
+               json={"note": "已整改", "claim_done": True})
+    yield call("POST", f"/api/v1/rectifications/{item}/review", supervisor,
+               json={"decision": "confirm"})
     yield call("POST", "/api/v1/auth/unlock", admin, json={"username": "cadre"})
     yield call("POST", "/api/v1/me/password", cadre,
                json={"old_password": PASSWORD, "new_password": "a-new-pass-2026"})

@@ -1,0 +1,142 @@
+"""The evaluation pack (述职评议考核, RULES.md §10): for a township and a year, the facts the
+county judges at its meeting — the secretary first, then the team in pinyin order; for each
+person their posts in the year, village days per month, the rule results, reports, linked-village
+coverage, households, counting visits, flagged visits by outcome and absences by kind; and the
+township's rectification items of the year before. As of 31 December, or today for the year
+running. Facts only: no score, no rank.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from .. import policy
+from ..auth.models import User
+from ..clock import local_day_bounds
+from ..errors import InvalidInput
+from ..extensions import db
+from ..org.models import Post, Unit
+from ..progress.coverage import linked_village_coverage
+from ..progress.facts import county_code_of, working_calendar
+from ..progress.models import Absence, DayCredit
+from ..progress.rollup import rollup
+from ..progress.services import resolve_as_of, result_dict
+from ..reports.models import ThematicReport
+from ..rulebooks import ruleset
+from ..visits.models import COUNTING_STATUSES, Visit
+from .rectifications import list_items, may_read
+
+ABSENCE_KINDS = ("leave", "training", "official_duty")
+
+
+def township_for_pack(actor: User, code: str) -> Unit:
+    """The township named (its secretary, or a supervisor or admin in scope); 403 otherwise,
+    an unknown code alike (a filter: existence does not leak); 422 for a unit in scope that
+    is not a township."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    readable = unit is not None and (may_read(actor, unit) or (
+        unit.level != "township" and actor.role in ("supervisor", "admin")
+        and policy.in_scope(actor, unit)))
+    policy.ensure(readable, "out_of_scope", {"unit_code": ["out of scope"]})
+    if unit.level != "township":
+        raise InvalidInput("unit_not_township", errors={"unit_code": ["not a township"]},
+                           code=code)
+    return unit
+
+
+def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -> dict:
+    """The pack as the API returns it (``GET /evaluations/<year>?unit_code=``)."""
+    as_of = resolve_as_of(year, None)  # 31 December, or today for the year running
+    rows = rollup(actor, unit, as_of, ruleset())
+    rows.sort(key=lambda row: row[0].role != "secretary")  # stable: pinyin order kept
+    ids = [person.id for person, _ in rows]
+    first = date(year, 1, 1)
+    coverage = linked_village_coverage([person for person, _ in rows], as_of)
+    months = _village_days_by_month(ids, first, as_of)
+    visits = _visits(ids, first, as_of)
+    reports = _reports(ids, first, as_of)
+    absences = _absences(ids, first, as_of, working_calendar(county_code_of(unit)))
+    posts = _posts(ids, first, date(year, 12, 31))
+    people = []
+    for person, results in rows:
+        counted = visits.get(person.id, {})
+        people.append({
+            "user": person.summary(), "post_ended": person.post_ended,
+            "posts": posts.get(person.id, []),
+            "village_days_by_month": months.get(person.id, [Decimal(0)] * 12),
+            "rules": [result_dict(r, english) for r in results],
+            "reports": reports.get(person.id, []),
+            "coverage": coverage[person.id],
+            "households": counted.get("households", 0), "visits": counted.get("visits", 0),
+            "flagged": {k: counted.get(k, 0) for k in ("approved", "rejected", "pending")},
+            "absences": absences.get(person.id, dict.fromkeys(ABSENCE_KINDS, 0)),
+        })
+    return {"unit": {"code": unit.code, "name": unit.name,
+                     "county": county_code_of(unit)},
+            "year": year, "as_of": as_of, "people": people,
+            "rectifications": list_items(actor, unit.code, year - 1)}
+
+
+def _village_days_by_month(ids, first: date, as_of: date) -> dict[int, list[Decimal]]:
+    found: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 12)
+    for user_id, day, halves in db.session.execute(select(
+            DayCredit.user_id, DayCredit.day, DayCredit.halves).where(
+            DayCredit.user_id.in_(ids), DayCredit.day.between(first, as_of))):
+        found[user_id][day.month - 1] += Decimal(halves) / 2
+    return found
+
+
+def _visits(ids, first: date, as_of: date) -> dict[int, dict[str, int]]:
+    """Per person: counting visits and their households, and flagged visits by outcome,
+    checked in within the year up to as_of."""
+    start, end = local_day_bounds(first, as_of)
+    found: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = db.session.execute(select(Visit.user_id, Visit.status, Visit.flags,
+                                     Visit.households).where(
+        Visit.user_id.in_(ids), Visit.check_in_at >= start, Visit.check_in_at < end))
+    outcome = {"approved": "approved", "rejected": "rejected", "pending_review": "pending"}
+    for user_id, status, flags, households in rows:
+        mine = found[user_id]
+        if status in COUNTING_STATUSES:
+            mine["visits"] += 1
+            mine["households"] += households or 0
+        if flags and status in outcome:
+            mine[outcome[status]] += 1
+    return found
+
+
+def _reports(ids, first: date, as_of: date) -> dict[int, list[dict]]:
+    found: dict[int, list[dict]] = defaultdict(list)
+    for report in db.session.scalars(select(ThematicReport).where(
+            ThematicReport.user_id.in_(ids), ThematicReport.reported_on.between(first, as_of))
+            .order_by(ThematicReport.reported_on, ThematicReport.id)):
+        found[report.user_id].append({"id": report.id, "reported_on": report.reported_on,
+                                      "title": report.title, "status": report.status})
+    return found
+
+
+def _absences(ids, first: date, as_of: date, calendar) -> dict[int, dict[str, int]]:
+    """Per person and kind: working days of approved absences within the year up to as_of."""
+    found: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ABSENCE_KINDS, 0))
+    for absence in db.session.scalars(select(Absence).where(
+            Absence.user_id.in_(ids), Absence.status == "approved",
+            Absence.start_date <= as_of, Absence.end_date >= first)):
+        found[absence.user_id][absence.kind] += calendar.count(
+            max(absence.start_date, first), min(absence.end_date, as_of))
+    return found
+
+
+def _posts(ids, first: date, last: date) -> dict[int, list[dict]]:
+    found: dict[int, list[dict]] = defaultdict(list)
+    for post in db.session.scalars(select(Post).where(
+            Post.user_id.in_(ids), (Post.starts_on.is_(None)) | (Post.starts_on <= last),
+            (Post.ends_on.is_(None)) | (Post.ends_on >= first))
+            .order_by(Post.user_id, Post.starts_on.is_not(None), Post.starts_on, Post.id)):
+        found[post.user_id].append({"id": post.id, "unit_code": post.unit_code,
+                                    "unit_name": post.unit_name, "role": post.role,
+                                    "starts_on": post.starts_on, "ends_on": post.ends_on})
+    return found
+
