@@ -46,6 +46,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "The dates overlap post {post_id} ({start} to {end})."),
     "before_current_post": ("调动或任职日期须晚于现任职 {post_id} 的开始日期（{start}）。",
                             "A transfer must start after the current post {post_id} began ({start})."),
+    "links_no_post": ("该人员在 {date} 没有班子成员或书记任职，不能包村；请改选任职期间的生效日期。",
+                      "This person holds no cadre or secretary post on {date}; "
+                      "choose a date within a post to link villages from."),
     "unknown_user": ("未知用户：{username}", "Unknown user: {username}"),
     "duplicate_row": ("同一文件中 {value} 出现了不止一次。", "{value} appears more than once in the file."),
     "not_field_user": ("只有班子成员和书记可以包村。", "Only cadres and secretaries link villages."),

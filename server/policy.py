@@ -6,13 +6,15 @@ action questions second (a miss is a 403), and only then look at the object's st
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 from sqlalchemy.sql import Select
 
 from .auth.models import FIELD_ROLES, User
+from .clock import today
 from .errors import Forbidden, NotFound
 from .extensions import db
-from .org.models import Unit
+from .org import posts
+from .org.models import Post, Unit
 
 
 def in_scope(actor: User, unit: Unit | None) -> bool:
@@ -32,29 +34,46 @@ def path_in_scope(actor: User, path: str) -> bool:
 
 
 def units_of(person: User) -> list[Unit | None]:
-    """The units of every post the person has held (one post: their unit, no query)."""
+    """The units of the posts the person has begun by today (one post: their unit, no query);
+    someone who moved is read in the scope of each (docs/decisions.md, "Scope over time")."""
     if not person.several_posts:
         return [person.unit]
-    return [post.unit for post in person.posts]
+    return [post.unit for post in posts.begun(person)]
+
+
+def roles_of(person: User) -> set[str]:
+    """The roles of the posts the person has begun by today."""
+    if not person.several_posts:
+        return {person.role}
+    return {post.role for post in posts.begun(person)}
+
+
+def current_unit(person: User) -> Unit | None:
+    """The unit of the post in effect today (one post: their unit, no query)."""
+    if not person.several_posts:
+        return person.unit
+    post = posts.current_post(person)
+    return post.unit if post is not None else None
 
 
 def same_township(actor: User, person: User) -> bool:
-    """Whether a secretary and the person share the secretary's township."""
-    return actor.role == "secretary" and actor.unit_id is not None \
-        and person.unit_id == actor.unit_id
+    """Whether the person held a post in the secretary's township."""
+    return actor.role == "secretary" and actor.unit_id is not None and any(
+        unit is not None and unit.id == actor.unit_id for unit in units_of(person))
+
+
+def _in_scope_of(actor: User, person: User) -> bool:
+    return any(in_scope(actor, unit) for unit in units_of(person))
 
 
 def can_read_person(actor: User, person: User) -> bool:
-    """Visits, compliance, reports, absences and audit trails of ``person``: someone who
-    moved is read in the scope of every unit they held a post in (their history there is
-    that unit's; docs/decisions.md, "Scope over time")."""
-    return actor.id == person.id or same_township(actor, person) or \
-        any(in_scope(actor, unit) for unit in units_of(person))
+    """Visits, compliance, reports, absences and audit trails of ``person``."""
+    return actor.id == person.id or same_township(actor, person) or _in_scope_of(actor, person)
 
 
 def can_see_coordinates(actor: User, person: User) -> bool:
     """A secretary sees colleagues' distances and flags but not their raw coordinates."""
-    return actor.id == person.id or in_scope(actor, person.unit)
+    return actor.id == person.id or _in_scope_of(actor, person)
 
 
 def can_keep_own_visits(actor: User, person: User) -> bool:
@@ -65,26 +84,26 @@ def can_keep_own_visits(actor: User, person: User) -> bool:
 
 def can_review(actor: User, person: User) -> bool:
     """Review visits and acknowledge or reject reports."""
-    return actor.role == "supervisor" and in_scope(actor, person.unit)
+    return actor.role == "supervisor" and _in_scope_of(actor, person)
 
 
 def can_record_report_for(actor: User, person: User) -> bool:
     """Record a report given by ``person``: the secretary, or a supervisor in scope."""
-    if person.role != "secretary":
+    if "secretary" not in roles_of(person):
         return False
     if actor.id == person.id:
         return True
-    return actor.role == "supervisor" and in_scope(actor, person.unit)
+    return actor.role == "supervisor" and _in_scope_of(actor, person)
 
 
 def can_manage_absences(actor: User, person: User) -> bool:
     """Enter or withdraw absences of a cadre or secretary: own township's colleagues
     (secretary), or in scope. Nobody else has village days for an absence to stand for."""
-    if person.role not in FIELD_ROLES:
+    if not roles_of(person) & set(FIELD_ROLES):
         return False
     if actor.role == "secretary":
         return same_township(actor, person) and actor.id != person.id
-    return actor.role in ("supervisor", "admin") and in_scope(actor, person.unit)
+    return actor.role in ("supervisor", "admin") and _in_scope_of(actor, person)
 
 
 def can_read_org(actor: User, unit: Unit | None) -> bool:
@@ -115,20 +134,35 @@ def is_admin(actor: User) -> bool:
     return actor.role == "admin"
 
 
-def readable_people(actor: User, query: Select, person_column) -> Select:
-    """Restrict a query over people's rows to those ``actor`` may read."""
+def readable_people(actor: User, query: Select, person_column, moved: bool = True) -> Select:
+    """Restrict a query over people's rows to those ``actor`` may read: by their unit, and —
+    for people with several posts (``moved``) — by any post they have begun."""
     if actor.role == "admin" and actor.unit_id is None:
         return query
     if actor.role in ("supervisor", "admin"):
         if actor.unit is None:
             return query.where(False)
         units = select(Unit.id).where(Unit.path.startswith(actor.unit.path, autoescape=True))
-        people = select(User.id).where(User.unit_id.in_(units))
-        return query.where(person_column.in_(people))
+        return query.where(person_column.in_(_people_in(units, moved)))
     if actor.role == "secretary" and actor.unit_id is not None:
-        colleagues = select(User.id).where(User.unit_id == actor.unit_id)
+        colleagues = _people_in(select(Unit.id).where(Unit.id == actor.unit_id), moved)
         return query.where(or_(person_column == actor.id, person_column.in_(colleagues)))
     return query.where(person_column == actor.id)
+
+
+def readable_people_in(query: Select, person_column, units) -> Select:
+    """Narrow a query over people's rows to people of ``units`` (a query of unit ids)."""
+    return query.where(person_column.in_(_people_in(units, True)))
+
+
+def _people_in(units, moved: bool):
+    people = select(User.id).where(User.unit_id.in_(units))
+    if not moved:
+        return people
+    day = today()
+    return union(people, select(Post.user_id).join(User, User.id == Post.user_id).where(
+        User.several_posts.is_(True), Post.unit_id.in_(units),
+        or_(Post.starts_on.is_(None), Post.starts_on <= day)))
 
 
 def readable_rows(actor: User, query: Select, person_column, user_id: int | None) -> Select:

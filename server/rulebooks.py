@@ -5,6 +5,7 @@ from flask import current_app
 
 from .auth.models import User
 from .compliance.rulebook import Rulebook
+from .org.models import Unit
 
 
 def ruleset():
@@ -14,8 +15,13 @@ def ruleset():
 
 def rulebook_for(user: User) -> Rulebook:
     """The rule book of the person's county."""
+    return rulebook_of(user.unit)
+
+
+def rulebook_of(unit: Unit | None) -> Rulebook:
+    """The rule book of the county a unit is in (the default one outside a county)."""
     rules = ruleset()
     if not rules.by_county:
-        return rules.default  # one book for every county: no need to look for the person's
-    county = user.unit.county() if user.unit else None
+        return rules.default  # one book for every county: no need to look for the unit's
+    county = unit.county() if unit else None
     return rules.for_county(county.code if county else None)

@@ -184,7 +184,10 @@ class Facts:
     credits: DailyLedger = field(default_factory=DailyLedger)
     visits: Sequence[VisitFact] = ()
     report_dates: Sequence[date] = ()
-    linked_villages: frozenset[int] = frozenset()
+    linked_villages: frozenset[int] = frozenset()   # linked on as_of (coverage)
+    # Every link with its dates, (village id, first day, last day; None: no limit), for the
+    # rules that count linked villages only: a visit counts if its village was linked then.
+    links: tuple[tuple[int, date | None, date | None], ...] = ()
     absences: Sequence[Absence] = ()
     opening_village_days: Fraction = Fraction(0)
     opening_reports: int = 0
@@ -251,13 +254,21 @@ def village_work_absence_days(calendar: WorkingCalendar, absences: Sequence[Abse
     return days
 
 
-def _visits_for(rule: Rule, facts: Facts) -> list[VisitFact]:
+def _visits_for(rule: Rule, facts: Facts, zone: ZoneInfo) -> list[VisitFact]:
     visits = list(facts.visits)
     if rule.activities is not None:
         visits = [v for v in visits if v.activity in rule.activities]
     if rule.linked_villages_only:
-        visits = [v for v in visits if v.village_id in facts.linked_villages]
+        visits = [v for v in visits if _linked_then(v, facts, zone)]
     return visits
+
+
+def _linked_then(visit: VisitFact, facts: Facts, zone: ZoneInfo) -> bool:
+    """Whether the visit's village was linked to the person on the visit's date (RULES.md §8:
+    a transfer does not undo the visits made to the old township's linked villages)."""
+    day = visit.stay.start.astimezone(zone).date()
+    return any(village == visit.village_id and (first is None or first <= day)
+               and (last is None or day <= last) for village, first, last in facts.links)
 
 
 def _ledger(rule: Rule, facts: Facts, zone: ZoneInfo, thresholds: Thresholds):
@@ -265,7 +276,7 @@ def _ledger(rule: Rule, facts: Facts, zone: ZoneInfo, thresholds: Thresholds):
     matching visits alone."""
     if not rule.filtered:
         return facts.credits
-    stays = [v.stay for v in _visits_for(rule, facts)]
+    stays = [v.stay for v in _visits_for(rule, facts, zone)]
     return DailyLedger(credit_village_days(stays, zone, thresholds), seconds_by_date(stays, zone))
 
 
@@ -297,7 +308,8 @@ def measure_actual(rule: Rule, facts: Facts, span: Span, calendar: WorkingCalend
         return Fraction(_ledger(rule, facts, zone, thresholds).seconds(span), 3600)
     if rule.metric == "thematic_reports":
         return Fraction(sum(1 for d in facts.report_dates if d in span))
-    visits = [v for v in _visits_for(rule, facts) if v.stay.start.astimezone(zone).date() in span]
+    visits = [v for v in _visits_for(rule, facts, zone)
+              if v.stay.start.astimezone(zone).date() in span]
     if rule.metric == "visits":
         return Fraction(len(visits))
     if rule.metric == "households_visited":
@@ -384,11 +396,13 @@ class Frame:
 
 def frame(rule: Rule, person: Person, absences: Sequence[Absence], calendar: WorkingCalendar,
           as_of: date) -> Frame | None:
-    """The person-independent part of a result; None when the rule does not apply."""
+    """The person-independent part of a result; None when the rule does not apply. Absences
+    count once begun by ``as_of`` (RULES.md §8: leave entered for later is not known yet)."""
     period = period_containing(rule.period, as_of)
     active = person.active_part(rule, period, as_of)
     if active.empty or active.count(calendar.count) == 0:
         return None
+    absences = [a for a in absences if a.start <= as_of]
     days = PersonDays(calendar, absences)
     own_total = active.count(days.count)
     target = _target(rule, own_total, calendar.count(period.start, period.end))
@@ -437,6 +451,12 @@ def evaluate(rule: Rule, person: Person, facts: Facts, calendar: WorkingCalendar
         measured, credit = measure(rule, facts, shape.so_far, calendar, zone, thresholds)
         actual += measured
     return shape.result(actual, opening, credit)
+
+
+def rules_known_on(rules, person: Person, as_of: date) -> list[Rule]:
+    """Of ``rules``, those covering a role of the person's posts as known on ``as_of``."""
+    roles = {post.role for post in person.known_on(as_of)}
+    return [rule for rule in rules if any(rule.applies_to(role) for role in roles)]
 
 
 def rounded(value: Fraction | None) -> Decimal | None:

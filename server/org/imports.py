@@ -583,6 +583,15 @@ def _side(post) -> dict:
             "unit_name": post.unit_name if post else None, "role": post.role if post else None}
 
 
+def _may_move(actor: User | None, person: User) -> bool:
+    """Whether an admin may record a new post for the person (the command line may)."""
+    if actor is None:
+        return True
+    posts.refresh_summary(person)
+    return policy.can_write_org(actor, person.unit) or (
+        actor.role == "admin" and actor.unit_id is None)
+
+
 def import_posts(actor: User | None, text: str | Table, dry_run: bool = False) -> list[dict]:
     """One new post a row (``username,unit_code,role,from``): a transfer or a change of role
     for each person named, as ``POST /users/<id>/posts`` makes it. Every row is checked
@@ -602,16 +611,17 @@ def import_posts(actor: User | None, text: str | Table, dry_run: bool = False) -
     for row_no, data, _ in loaded:
         try:
             person = people.get(keys[row_no])
-            if person is None:
+            if person is None or not _may_move(actor, person):  # out of scope: as unknown
                 raise InvalidInput("unknown_user", errors={"username": ["unknown"]},
                                    username=data["username"])
             _claim(seen, keys[row_no], lambda name=data["username"]: InvalidInput(
                 "duplicate_row", errors={"username": ["given twice"]}, value=name))
-            policy.ensure_may_place(actor, person.unit)
             unit = check_found_unit(units.get(data["unit_code"]), data["unit_code"],
                                     "unit_code", actor)
             check_role_unit(data["role"], unit)
             posts.check_change(person, data["starts_on"])
+            for cut in posts.cut_by(person, data["starts_on"]):
+                policy.ensure_may_place(actor, cut.unit)
         except ApiError as exc:
             _add_problem(problems, row_no, exc)
             continue

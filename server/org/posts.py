@@ -15,13 +15,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import policy
 from ..audit.models import record
 from ..auth.models import FIELD_ROLES, User
 from ..clock import today
 from ..compliance.engine import Held, Person
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from .models import LinkedVillage, Post, Unit
 
@@ -89,10 +89,28 @@ def next_change(dates, on: date) -> date | None:
 
 
 def refresh_summary(user: User) -> None:
-    """Make the summary again once a date it depended on has come (a transfer recorded
-    ahead of its date takes effect that morning, for whom may do what)."""
-    if user.post_changes_on is not None and user.post_changes_on <= today():
-        summarize(user)
+    """The caller's summary as of today, in this request only, once a date it depended on
+    has come (a transfer recorded ahead takes effect that morning for what they may do). Set
+    as loaded values, so a read — even on a read-only replica — writes nothing; the stored
+    summary is made again by the next change of the person's posts."""
+    if user.post_changes_on is None or user.post_changes_on > today():
+        return
+    current = in_effect(user.posts, today())
+    if current is not None:
+        for name, value in (("role", current.role), ("unit_id", current.unit_id),
+                            ("unit", current.unit)):
+            set_committed_value(user, name, value)
+
+
+def begun(person: User) -> list[Post]:
+    """The posts a person has begun by today (a post recorded ahead does not count yet)."""
+    day = today()
+    return [p for p in in_order(person.posts) if p.starts_on is None or p.starts_on <= day]
+
+
+def current_post(person: User) -> Post | None:
+    """The post in effect today (``in_effect``)."""
+    return in_effect(person.posts, today())
 
 
 def held(user_ids) -> dict[int, tuple[Held, ...]]:
@@ -188,9 +206,8 @@ def change_post(actor: User | None, user: User, unit: Unit | None, role: str,
     correction of dates, not a change."""
     check_role_unit(role, unit)
     check_change(user, start)
-    for post in user.posts:
-        if _last(post) >= start:
-            post.ends_on = start - timedelta(days=1)
+    for post in cut_by(user, start):
+        post.ends_on = start - timedelta(days=1)
     new = Post(unit=unit, role=role, starts_on=start)
     user.posts.append(new)
     _end_links_outside(user, unit if role in FIELD_ROLES else None, start)
@@ -198,6 +215,19 @@ def change_post(actor: User | None, user: User, unit: Unit | None, role: str,
     db.session.flush()
     _audit(actor, user, "post_started", new)
     return new
+
+
+def lock(user: User) -> None:
+    """Hold the person's row until the commit, and read their posts and links afresh: two
+    changes of one person's posts at once are made one after the other, never interleaved
+    (on SQLite every write transaction already is)."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.expire(user, ["posts", "links"])
+
+
+def cut_by(user: User, start: date) -> list[Post]:
+    """The posts a new post from ``start`` would end (those still held on or after it)."""
+    return [p for p in user.posts if _last(p) >= start]
 
 
 def check_change(user: User, start: date) -> None:
@@ -231,6 +261,10 @@ def correct_post(actor: User | None, user: User, post: Post, data: dict) -> Post
     before = {"from": str(post.starts_on) if post.starts_on else None,
               "until": str(post.ends_on) if post.ends_on else None}
     post.starts_on, post.ends_on = start, end
+    if end is not None:  # 免职: the links of the post end with it, unless the next one keeps them
+        after = next((p for p in user.posts if p.in_force_on(end + timedelta(days=1))), None)
+        kept = after.unit if after is not None and after.role in FIELD_ROLES else None
+        _end_links_outside(user, kept, end + timedelta(days=1))
     summarize(user)
     db.session.flush()
     _audit(actor, user, "post_corrected", post, before)
@@ -259,7 +293,8 @@ def edit_in_effect(user: User, unit: Unit | None, role: str, start: date | None,
 
 def find_post(user: User, post_id: int) -> Post:
     post = next((p for p in user.posts if p.id == post_id), None)
-    policy.ensure_visible(post is not None)
+    if post is None:
+        raise NotFound()
     return post
 
 
@@ -275,27 +310,41 @@ def links_on(user_ids, day: date) -> dict[int, frozenset[int]]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def relink(user: User, villages: list, start: date | None) -> None:
-    """Make ``villages`` the person's links from ``start``: links valid then and not listed
-    end the day before; listed villages not linked then get a link from ``start``. No start
-    is for someone with no links yet: the links hold from always."""
+def dated_links(user_ids) -> dict[int, tuple]:
+    """Per person: every link as (village id, first day, last day)."""
+    found: dict[int, list] = defaultdict(list)
+    for user_id, village_id, first, last in db.session.execute(select(
+            LinkedVillage.user_id, LinkedVillage.village_id, LinkedVillage.starts_on,
+            LinkedVillage.ends_on).where(LinkedVillage.user_id.in_(user_ids))):
+        found[user_id].append((village_id, first, last))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def relink(user: User, post: Post, villages: list, start: date | None) -> None:
+    """Make ``villages`` the person's links from ``start`` through the end of ``post`` (the
+    cadre or secretary post held on ``start``): links of those dates not listed end the day
+    before; listed villages not linked then get a link from ``start``. Links of other posts'
+    dates (before the post, or after it ends) are left as they are. No start is for someone
+    with no links yet: the links hold from always."""
     wanted = {v.id: v for v in villages}
+    last = post.ends_on
     if start is None:
-        user.links.extend(LinkedVillage(village=v) for v in wanted.values())
+        user.links.extend(LinkedVillage(village=v, ends_on=last) for v in wanted.values())
         return
     kept = set()
     for link in list(user.links):
         if link.ends_on is not None and link.ends_on < start:
             continue  # history
+        if last is not None and link.starts_on is not None and link.starts_on > last:
+            continue  # a later post's
         if link.starts_on is not None and link.starts_on > start:
-            user.links.remove(link)  # planned after the new list's date: the new list wins
-            continue
-        if link.village_id in wanted:
+            user.links.remove(link)  # planned for a later date of this post: the new list wins
+        elif link.village_id in wanted:
             kept.add(link.village_id)
-            link.ends_on = None
+            link.ends_on = last
         elif link.starts_on is not None and link.starts_on == start:
             user.links.remove(link)  # begun the same day: replaced, never in effect alone
         else:
             link.ends_on = start - timedelta(days=1)
-    user.links.extend(LinkedVillage(village=v, starts_on=start)
+    user.links.extend(LinkedVillage(village=v, starts_on=start, ends_on=last)
                       for vid, v in wanted.items() if vid not in kept)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import policy
 from ..audit.models import record
-from ..auth.models import User
+from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
 from ..auth.usernames import username_key
@@ -226,14 +226,18 @@ def list_users(actor: User, unit_code: str | None = None, role: str | None = Non
     ``unit_code`` is given, of one role when ``role`` is."""
     require_org_reader(actor)
     query = policy.readable_people(actor, select(User), User.id)
-    if unit_code is not None:
-        unit = get_unit_in_scope_or_403(actor, unit_code)
-        query = query.where(User.unit_id.in_(
-            select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))))
+    unit = get_unit_in_scope_or_403(actor, unit_code) if unit_code is not None else None
+    if unit is not None:
+        query = policy.readable_people_in(query, User.id, select(Unit.id).where(
+            Unit.path.startswith(unit.path, autoescape=True)))
+    people = list(db.session.scalars(query))
+    for person in people:
+        posts.refresh_summary(person)  # someone whose move took effect: shown where they are
+    if unit is not None:
+        people = [p for p in people if p.unit is not None and unit.contains(p.unit)]
     if role is not None:
-        query = query.where(User.role == role)
-    return sorted(db.session.scalars(query),
-                  key=lambda u: (u.unit_code or "", pinyin_key(u.name), u.name, u.id))
+        people = [p for p in people if p.role == role]
+    return sorted(people, key=lambda u: (u.unit_code or "", pinyin_key(u.name), u.name, u.id))
 
 
 def create_user(actor: User | None, data: dict, must_change_password: bool = False) -> User:
@@ -262,8 +266,9 @@ def get_user_for_org(actor: User, user_id: int) -> User:
     require_org_reader(actor)
     user = db.session.get(User, user_id)
     policy.ensure_visible(user is not None and (
-        policy.can_read_org(actor, user.unit) or
+        any(policy.can_read_org(actor, unit) for unit in policy.units_of(user)) or
         (actor.role == "admin" and actor.unit_id is None)))
+    posts.refresh_summary(user)
     return user
 
 
@@ -318,9 +323,14 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str],
     if actor is not None:
         policy.ensure(policy.is_admin(actor))
         policy.ensure_may_place(actor, user.unit)
-    post = posts.field_post_on(user, start or today())
-    if post is None:
+    posts.lock(user)
+    on = start or today()
+    post = posts.field_post_on(user, on)
+    if post is None and not any(p.role in FIELD_ROLES for p in user.posts):
         raise InvalidInput("not_field_user")
+    if post is None:
+        raise InvalidInput("links_no_post", errors={"from": ["no post on this date"]}, date=on)
+    policy.ensure_may_place(actor, post.unit)
     villages = []
     for index, code in enumerate(dict.fromkeys(codes)):
         village = find_village(code, f"village_codes.{index}")
@@ -330,7 +340,7 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str],
         villages.append(village)
     if start is None and user.links:
         start = today()
-    posts.relink(user, villages, start)
+    posts.relink(user, post, villages, start)
     if actor is not None:
         record(actor.id, "user", user.id, "linked_villages",
                {"village_codes": list(codes), "from": str(start) if start else None})
@@ -351,7 +361,11 @@ def change_post(actor: User | None, user: User, data: dict) -> Post:
     require_admin(actor)
     policy.ensure_may_place(actor, user.unit)
     unit = find_unit(data.get("unit_code"), actor=actor)
+    check_role_unit(data["role"], unit)
     policy.ensure_may_place(actor, unit)
+    posts.lock(user)
+    for cut in posts.cut_by(user, data["starts_on"]):  # the posts it ends must be theirs too
+        policy.ensure_may_place(actor, cut.unit)
     return posts.change_post(actor, user, unit, data["role"], data["starts_on"])
 
 
@@ -359,7 +373,10 @@ def correct_post(actor: User | None, user: User, post_id: int, data: dict) -> Po
     """Correct a post's dates (admins, for people in scope; audited)."""
     require_admin(actor)
     policy.ensure_may_place(actor, user.unit)
-    return posts.correct_post(actor, user, posts.find_post(user, post_id), data)
+    posts.lock(user)
+    post = posts.find_post(user, post_id)
+    policy.ensure_may_place(actor, post.unit)
+    return posts.correct_post(actor, user, post, data)
 
 
 def links_of(user: User, on) -> dict:

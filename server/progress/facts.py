@@ -25,7 +25,7 @@ from ..compliance.engine import (
 )
 from ..compliance.rules import Rule
 from ..extensions import db
-from ..org.posts import links_on
+from ..org.posts import dated_links, links_on
 from ..reports.models import ThematicReport
 from ..visits.models import COUNTING_STATUSES, Visit
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
@@ -139,6 +139,7 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
     visits = _visits(people, span, zone) if needs_visits(rules) else {}
     linked = linked_villages(people, as_of) if any(
         r.linked_villages_only or r.metric == "linked_village_coverage" for r in rules) else {}
+    links = dated_links(people) if any(r.linked_villages_only for r in rules) else {}
     reports = _report_dates(people, span) if any(
         r.metric == "thematic_reports" for r in rules) else {}
     openings = _openings(people, as_of.year)
@@ -148,6 +149,7 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
         facts[uid] = Facts(
             credits=ledgers.get(uid) or DailyLedger(), visits=visits.get(uid, ()),
             report_dates=reports.get(uid, ()), linked_villages=linked.get(uid, frozenset()),
+            links=links.get(uid, ()),
             absences=absences.get(uid, ()),
             opening_village_days=Fraction(str(opening.village_days)) if opening else Fraction(0),
             opening_reports=opening.reports if opening else 0)

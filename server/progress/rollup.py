@@ -23,7 +23,14 @@ from .. import policy
 from ..auth.models import FIELD_ROLES, User
 from ..cache import BoundedCache
 from ..clock import zone
-from ..compliance.engine import Person, RuleResult, evaluate, frame, period_containing
+from ..compliance.engine import (
+    Person,
+    RuleResult,
+    evaluate,
+    frame,
+    period_containing,
+    rules_known_on,
+)
 from ..compliance.rules import Rule
 from ..extensions import db
 from ..org import posts
@@ -202,7 +209,8 @@ def _in_scope(query, actor: User, unit: Unit | None):
                             User.active_from <= bindparam("as_of", type_=Date)))
     if unit is not None:
         query = query.where(Unit.path.startswith(unit.path, autoescape=True))
-    return policy.readable_people(actor, policy.readable_units(actor, query), User.id)
+    return policy.readable_people(actor, policy.readable_units(actor, query), User.id,
+                                  moved=False)
 
 
 def read_people(actor: User, unit: Unit | None, as_of: date, starts: list[date],
@@ -408,10 +416,8 @@ def _exact_facts(people: list[PersonRow], rules: set[Rule], as_of: date) -> tupl
 
 def _exact_results(person: PersonRow, held, book, facts, calendar, as_of) -> list[RuleResult]:
     who = Person(person.role, person.active_from, person.active_until, held)
-    roles = {post.role for post in who.known_on(as_of)}
-    rules = [rule for rule in book.rules if any(rule.applies_to(role) for role in roles)]
     results = (evaluate(rule, who, facts, calendar, as_of, zone(), book.thresholds)
-               for rule in rules)
+               for rule in rules_known_on(book.rules, who, as_of))
     return [r for r in results if r is not None]
 
 
@@ -431,23 +437,30 @@ class _PostRow(Dated):
     username: str
 
 
-# The posts of people with several, touching the year up to as_of (a few per county; one
-# statement, built once).
+# The posts of people with several, touching the year up to as_of, of those with such a post
+# within the roll-up's unit (a few per county; one statement, built once). Unit paths hold
+# codes and "/" only, so LIKE needs no escaping.
+_TOUCHING = and_(or_(Post.starts_on.is_(None), Post.starts_on <= bindparam("as_of", type_=Date)),
+                 or_(Post.ends_on.is_(None), Post.ends_on >= bindparam("year_start", type_=Date)))
 _MOVED = (select(Post.id, Post.user_id, Post.role, Post.starts_on, Post.ends_on, Post.unit_id,
                  Unit.code, Unit.name, Unit.path, User.name, User.username)
           .join(User, User.id == Post.user_id).outerjoin(Unit, Unit.id == Post.unit_id)
-          .where(User.several_posts.is_(True),
-                 or_(Post.starts_on.is_(None), Post.starts_on <= bindparam("as_of", type_=Date)),
-                 or_(Post.ends_on.is_(None), Post.ends_on >= bindparam("year_start", type_=Date))))
+          .where(User.several_posts.is_(True), _TOUCHING, Post.user_id.in_(
+              select(Post.user_id).join(Unit, Unit.id == Post.unit_id).where(
+                  _TOUCHING, Unit.path.startswith(bindparam("within")))))
+          .order_by(Post.user_id, Post.id))
 
 
 def _moved_people(actor: User, unit: Unit | None, as_of: date, sums: int) -> list[PersonRow]:
     """People with several posts, placed where their post as of ``as_of`` puts them (RULES.md
     §8): under the unit of the post held then, or — ended — of their last post in that year.
-    Their results go through the exact path, so their sums are left at 0."""
+    Their results go through the exact path, so their sums are left at 0. Only the posts in
+    the roll-up's unit are read: where someone was shown elsewhere, a post of theirs there
+    is what places them."""
+    within = unit.path if unit is not None else actor.unit.path if actor.unit else "/"
     by_user: dict[int, list[_PostRow]] = {}
-    for row in db.session.connection().execute(_MOVED, {"as_of": as_of,
-                                                        "year_start": date(as_of.year, 1, 1)}):
+    for row in db.session.connection().execute(_MOVED, {
+            "as_of": as_of, "year_start": date(as_of.year, 1, 1), "within": within}):
         by_user.setdefault(row.user_id, []).append(_PostRow(*row))
     rows = []
     for held in by_user.values():

@@ -54,8 +54,7 @@ def get_rules():
     }
 
 
-def _person_compliance(person, args):
-    as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
+def _person_compliance(person, as_of):
     post, ended = services.shown_as_of(person, as_of)
     return {"user": services.person_summary(person, post), "year": as_of.year, "as_of": as_of,
             "unit_code": post.unit_code if post else None, "post_ended": ended,
@@ -68,7 +67,8 @@ def _person_compliance(person, args):
 @blp.response(200, PersonComplianceSchema)
 def get_my_compliance(args):
     """My results for every rule that applies to me."""
-    return _person_compliance(current_user(), args)
+    return _person_compliance(current_user(),
+                              services.resolve_as_of(args.get("year"), args.get("as_of")))
 
 
 @blp.route("/compliance/users/<int:user_id>", methods=["GET"])
@@ -76,7 +76,8 @@ def get_my_compliance(args):
 @blp.response(200, PersonComplianceSchema)
 def get_user_compliance(args, user_id):
     """A person's results (own, own township for secretaries, scope for supervisors)."""
-    return _person_compliance(services.readable_person(current_user(), user_id), args)
+    as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
+    return _person_compliance(services.readable_results(current_user(), user_id, as_of), as_of)
 
 
 @blp.route("/compliance/users/<int:user_id>/days", methods=["GET"])

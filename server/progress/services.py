@@ -11,13 +11,13 @@ from ..audit.models import record
 from ..auth.models import User
 from ..clock import local_date, local_day_bounds, today, zone
 from ..compliance.calendar import parse_calendar_csv
-from ..compliance.engine import RuleResult, evaluate, rounded
+from ..compliance.engine import RuleResult, evaluate, rounded, rules_known_on
 from ..compliance.errors import CalendarFileError
 from ..errors import InvalidInput
 from ..extensions import db
 from ..org import posts
 from ..org.models import Unit
-from ..rulebooks import rulebook_for, ruleset
+from ..rulebooks import rulebook_of, ruleset
 from ..visits.models import Visit
 from .facts import county_code_of, facts_for_person, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
@@ -87,15 +87,17 @@ def shown_as_of(user: User, as_of: date) -> tuple:
 
 def results_for(user: User, as_of: date) -> list[RuleResult]:
     """Every rule that applies to the person as of the date: to a role of a post they held
-    (or, yet to start, will hold) by then, each over the days of the posts it covers."""
-    book = rulebook_for(user)
+    (or, yet to start, will hold) by then, each over the days of the posts it covers. The
+    rule book and calendar are those of the county of the post they are shown under then."""
+    post, _ = shown_as_of(user, as_of)
+    unit = post.unit if post is not None else user.unit
+    book = rulebook_of(unit)
     person = posts.person_of(user)
-    roles = {post.role for post in person.known_on(as_of)}
-    rules = [rule for rule in book.rules if any(rule.applies_to(role) for role in roles)]
+    rules = rules_known_on(book.rules, person, as_of)
     if not rules:
         return []
     facts = facts_for_person(user, rules, as_of, zone())
-    calendar = working_calendar(county_code_of(user.unit))
+    calendar = working_calendar(county_code_of(unit))
     results = [evaluate(rule, person, facts, calendar, as_of, zone(), book.thresholds)
                for rule in rules]
     return [r for r in results if r is not None]
@@ -105,6 +107,19 @@ def readable_person(actor: User, user_id: int) -> User:
     """A person whose compliance the actor may read; 404 otherwise (fetched by id)."""
     person = db.session.get(User, user_id)
     policy.ensure_visible(person is not None and policy.can_read_person(actor, person))
+    return person
+
+
+def readable_results(actor: User, user_id: int, as_of: date) -> User:
+    """A person whose results as of ``as_of`` the actor may read (RULES.md §8: scope follows
+    the unit they are shown under then); 404 otherwise."""
+    person = readable_person(actor, user_id)
+    if person.several_posts and actor.id != person.id:
+        post, _ = shown_as_of(person, as_of)
+        unit = post.unit if post is not None else None
+        policy.ensure_visible(unit is not None and (
+            (actor.role == "secretary" and actor.unit_id == unit.id)
+            or policy.in_scope(actor, unit)))
     return person
 
 

@@ -19,11 +19,13 @@ from hypothesis import strategies as st
 
 from server import clock
 from server.auth.models import User
+from server.errors import InvalidInput
 from server.extensions import db
 from server.org import posts
 from server.org import services as org
 from server.progress import services as progress
 from server.progress.coverage import linked_village_coverage
+from server.progress.services import create_absence
 from server.reports.services import create_report
 from server.visits.services import create_visit
 from tests.conftest import clear_tables, make_unit, make_user, make_village
@@ -32,7 +34,8 @@ ZONE = ZoneInfo("Asia/Shanghai")
 YEAR = datetime.now(ZONE).year - 1
 EXAMPLES = int(os.environ.get("ZAICUN_HISTORY_EXAMPLES", "25"))
 
-KINDS = ("visit", "visit", "visit", "report", "transfer", "role", "links", "away")
+KINDS = ("visit", "visit", "visit", "report", "transfer", "role", "links", "away", "absence",
+         "links_back", "ahead")
 SEEN = {"examples": 0, "moved with village days": 0}
 
 
@@ -53,8 +56,11 @@ def _county():
     return county, towns, villages, person.id, admin.id
 
 
-def _apply(kind: str, day: date, pick: int, towns, villages, person_id: int) -> None:
-    """Record one change dated ``day`` (skipped when it makes no sense that day)."""
+def _apply(kind: str, day: date, pick: int, towns, villages, person_id: int,
+           admin_id: int) -> date | None:
+    """Record one change dated ``day`` (skipped when it makes no sense that day). "ahead" is
+    a transfer recorded ``day`` but dated some days later; "links_back" changes the links
+    from a few days before ``day`` (and returns that date: a change dated back)."""
     user = db.session.get(User, person_id)
     post = user.post_on(day)
     field = post is not None and post.role in ("cadre", "secretary")
@@ -83,7 +89,23 @@ def _apply(kind: str, day: date, pick: int, towns, villages, person_id: int) -> 
     elif kind == "away" and field:
         org.change_post(None, user, {"unit_code": "341122", "role": "supervisor",
                                      "starts_on": day})
+    elif kind == "absence" and field:
+        create_absence(db.session.get(User, admin_id), {
+            "user_id": person_id, "start": day, "end": day + timedelta(days=pick % 4),
+            "kind": ("leave", "official_duty")[pick % 2],
+            "counts_as_village_work": pick % 2 == 1})
+    elif kind == "links_back" and field:
+        since = max(day - timedelta(days=1 + pick % 5), post.starts_on or date.min)
+        codes = [v.code for i, v in enumerate(villages[post.unit.code]) if (pick + 1) >> i & 1]
+        org.set_linked_villages(None, user, codes, since)
+        db.session.commit()
+        return since
+    elif kind == "ahead" and field:
+        other = next(t for t in towns if t.code != post.unit.code)
+        org.change_post(None, user, {"unit_code": other.code, "role": post.role,
+                                     "starts_on": day + timedelta(days=1 + pick)})
     db.session.commit()
+    return None
 
 
 def _everything(as_of: date, person_id: int, admin_id: int) -> dict:
@@ -120,8 +142,22 @@ def _history_does_not_move(changes, probes):
     then = {}
     for index, (_, kind, pick) in enumerate(plan):
         day = dates[index]
+        # Recorded now but dated later ("ahead"), or dated back ("links_back"): nothing as
+        # of a date before the change's own moves; what it was dated on or before changes
+        # with it, as a correction does.
+        before = dict(then)
         with clock.frozen_at(datetime.combine(day, time(20), ZONE)):
-            _apply(kind, day, pick, towns, villages, person_id)
+            try:
+                since = _apply(kind, day, pick, towns, villages, person_id, admin_id)
+            except InvalidInput:  # refused (a move before one recorded ahead): nothing stored
+                db.session.rollback()
+                since = None
+        if kind in ("ahead", "links_back"):
+            for as_of, seen in before.items():
+                if since is None or as_of < since:
+                    assert _everything(as_of, person_id, admin_id) == seen, (as_of, plan)
+                else:
+                    then[as_of] = _everything(as_of, person_id, admin_id)
         upto = dates[index + 1] if index + 1 < len(dates) else date(YEAR, 12, 31) + \
             timedelta(days=1)
         for as_of in (d for d in asked if day <= d < upto):
@@ -153,7 +189,7 @@ def test_the_property_sees_a_move_it_must_not_ignore(app):
     snapshot notices (a correction is audited and allowed, unlike a move dated later)."""
     _, towns, villages, person_id, admin_id = _county()
     with clock.frozen_at(datetime.combine(date(YEAR, 3, 2), time(20), ZONE)):
-        _apply("visit", date(YEAR, 3, 2), 2, towns, villages, person_id)
+        _apply("visit", date(YEAR, 3, 2), 2, towns, villages, person_id, admin_id)
     before = _everything(date(YEAR, 3, 31), person_id, admin_id)
     user = db.session.get(User, person_id)
     posts.correct_post(None, user, user.posts[0], {"starts_on": date(YEAR, 3, 10)})

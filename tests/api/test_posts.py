@@ -7,6 +7,7 @@ import io
 import math
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from server.audit.models import AuditEvent
@@ -363,3 +364,136 @@ def test_import_posts_on_the_command_line(runner, org, tmp_path):
     failed = runner.invoke(args=["import-posts", str(bad)])
     assert failed.exit_code == 1
     assert "第 2 行" in failed.output
+
+
+LINKED_ONLY_RULES = """
+[[rules]]
+id = "linked_days"
+title_zh = "包联村在村天数"
+title_en = "Village days in linked villages"
+roles = ["cadre", "secretary"]
+metric = "village_days"
+period = "year"
+target = { fraction = "1/3" }
+linked_villages_only = true
+"""
+
+
+@pytest.fixture
+def linked_only(tmp_path, app_config):
+    path = tmp_path / "rules.toml"
+    path.write_text(LINKED_ONLY_RULES, encoding="utf-8")
+    app_config["RULES_FILE"] = str(path)
+
+
+def test_visits_to_villages_linked_then_still_count_after_a_transfer(linked_only, client, org):
+    """A rule of linked villages only counts a visit when its village was linked to the
+    person on the visit's date: a transfer (which ends the old links) undoes none of them."""
+    cadre = token_for(client, org.cadre)
+    stay(client, cadre, org.village, recent_weekday(6), 7)        # linked then
+    admin = token_for(client, org.admin)
+    move(client, admin, org.cadre, "341122101", "cadre", today() - timedelta(days=4))
+    client.put(f"/api/v1/users/{org.cadre.id}/linked-villages", headers=admin,
+               json={"village_codes": ["341122101201"], "from": str(today() - timedelta(days=4))})
+    stay(client, cadre, org.village2, recent_weekday(2), 7)       # linked now
+    linked = by_rule(results(client, admin, org.cadre, today()))["linked_days"]
+    assert linked["actual"] == 2
+
+
+# --- what a moved person's records allow, and whom --------------------------------------------
+
+def test_links_from_a_date_before_a_transfer_leave_the_new_townships_links_alone(client, org):
+    admin = token_for(client, org.admin)
+    moved_on = today() - timedelta(days=10)
+    move(client, admin, org.cadre, "341122101", "cadre", moved_on)
+    client.put(f"/api/v1/users/{org.cadre.id}/linked-villages", headers=admin,
+               json={"village_codes": ["341122101201"], "from": str(moved_on)})
+    earlier = today() - timedelta(days=20)
+    response = client.put(f"/api/v1/users/{org.cadre.id}/linked-villages", headers=admin,
+                          json={"village_codes": ["341122100202"], "from": str(earlier)})
+    assert response.status_code == 200, response.get_json()
+
+    def codes(on):
+        return client.get(f"/api/v1/users/{org.cadre.id}/linked-villages?on={on}",
+                          headers=admin).get_json()["village_codes"]
+    assert codes(today()) == ["341122101201"]
+    assert codes(earlier) == ["341122100202"]
+    assert codes(moved_on - timedelta(days=1)) == ["341122100202"]
+    assert codes(earlier - timedelta(days=1)) == ["341122100201", "341122100202"]
+
+
+def test_ending_a_post_ends_its_links(client, org):
+    admin = token_for(client, org.admin)
+    post = posts_of(client, admin, org.cadre)[0]
+    ended = today() - timedelta(days=3)
+    client.patch(f"/api/v1/users/{org.cadre.id}/posts/{post['id']}", headers=admin,
+                 json={"until": str(ended)})
+    now = client.get(f"/api/v1/users/{org.cadre.id}/linked-villages", headers=admin).get_json()
+    assert now["village_codes"] == []
+    assert {k["until"] for k in now["links"]} == {str(ended)}
+
+
+def test_a_move_to_another_county_recorded_ahead_changes_who_may_do_what_on_its_date(
+        client, org):
+    """Recorded five days before it takes effect, a move to 邻县 leaves the person with 示范县
+    until its date; from then the new county's admin administers them and the old one may
+    touch neither the new post nor the person's current record."""
+    from server import clock
+    from server.org import services as org_services
+    moved_on = today() - timedelta(days=2)
+    with clock.frozen_at(datetime.combine(today() - timedelta(days=5), datetime.min.time(),
+                                          CST)):
+        org_services.change_post(None, org.cadre, {"unit_code": "341123100", "role": "cadre",
+                                                   "starts_on": moved_on})
+        db.session.commit()
+    new_admin = make_user(org.other_county, username="neighbouradmin", role="admin")
+    new = token_for(client, new_admin)
+    assert client.get(f"/api/v1/users/{org.cadre.id}", headers=new).get_json()[
+        "unit_code"] == "341123100"
+    listed = client.get("/api/v1/users?unit_code=341123100", headers=new).get_json()
+    assert org.cadre.id in [u["id"] for u in listed]
+    old = token_for(client, org.admin)
+    new_post = posts_of(client, new, org.cadre)[-1]
+    assert client.patch(f"/api/v1/users/{org.cadre.id}/posts/{new_post['id']}", headers=old,
+                        json={"from": str(moved_on + timedelta(days=1))}).status_code == 403
+    assert client.post(f"/api/v1/users/{org.cadre.id}/posts", headers=old, json={
+        "unit_code": "341122101", "role": "cadre",
+        "from": str(today())}).status_code == 403
+    # Results as of a date follow the unit shown then: the old supervisor reads the
+    # person's results of their time in 示范县, and no longer those of today.
+    sup = token_for(client, org.supervisor)
+    before = client.get(f"/api/v1/compliance/users/{org.cadre.id}?as_of="
+                        f"{moved_on - timedelta(days=1)}", headers=sup)
+    assert before.status_code == 200
+    assert client.get(f"/api/v1/compliance/users/{org.cadre.id}",
+                      headers=sup).status_code == 404
+    # Roll-ups place them where they are on the date asked about.
+    assert "cadre" not in rollup_rows(client, sup, "341122", today())
+    assert "cadre" in rollup_rows(client, sup, "341122", moved_on - timedelta(days=1))
+    neighbour = token_for(client, org.other_supervisor)
+    assert rollup_rows(client, neighbour, "341123", today())["cadre"]["unit_code"] == \
+        "341123100"
+
+
+def test_a_move_recorded_ahead_gives_the_new_unit_nothing_before_its_date(client, org):
+    admin = token_for(client, org.root)
+    move(client, admin, org.cadre, "341123100", "cadre", today() + timedelta(days=30))
+    other = token_for(client, org.other_supervisor)
+    assert client.get(f"/api/v1/compliance/users/{org.cadre.id}", headers=other).status_code \
+        == 404
+    assert client.get(f"/api/v1/users/{org.cadre.id}", headers=other).status_code == 404
+
+
+def test_a_cadre_post_without_a_unit_is_bad_input_not_a_refusal(client, org):
+    response = client.post(f"/api/v1/users/{org.cadre.id}/posts",
+                           headers=token_for(client, org.admin),
+                           json={"unit_code": None, "role": "cadre", "from": str(today())})
+    assert response.status_code == 422 and response.get_json()["code"] == "unit_required"
+
+
+def test_a_huanjie_import_does_not_tell_whether_someone_out_of_scope_exists(client, org):
+    text = f"username,unit_code,role,from\nothercadre,341122100,cadre,{today()}\n"
+    response = upload(client, token_for(client, org.admin), text)
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["rows"] == [
+        {"row": 2, "column": "username", "message": "未知用户：othercadre"}]
