@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from ..clock import today
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
-from ..org.models import InUnit, LinkedVillage, Post, Unit
+from ..org.models import POST_ORDER, InUnit, LinkedVillage, Post, Unit
 from .usernames import username_key
 
 ROLES = ("cadre", "secretary", "supervisor", "admin")
@@ -52,8 +52,7 @@ class User(InUnit, db.Model):
         cascade="all, delete-orphan", order_by=LinkedVillage.id
     )
     posts: Mapped[list[Post]] = relationship(
-        cascade="all, delete-orphan", order_by=(Post.starts_on.is_not(None), Post.starts_on,
-                                                 Post.id)
+        cascade="all, delete-orphan", order_by=POST_ORDER
     )
 
     @validates("username")

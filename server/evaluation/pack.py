@@ -18,7 +18,7 @@ from ..auth.models import User
 from ..clock import local_day_bounds
 from ..errors import InvalidInput
 from ..extensions import db
-from ..org.models import Post, Unit
+from ..org.models import POST_ORDER, Post, Unit
 from ..progress.coverage import linked_village_coverage
 from ..progress.facts import county_code_of, working_calendar
 from ..progress.models import Absence, DayCredit
@@ -134,7 +134,7 @@ def _posts(ids, first: date, last: date) -> dict[int, list[dict]]:
     for post in db.session.scalars(select(Post).where(
             Post.user_id.in_(ids), (Post.starts_on.is_(None)) | (Post.starts_on <= last),
             (Post.ends_on.is_(None)) | (Post.ends_on >= first))
-            .order_by(Post.user_id, Post.starts_on.is_not(None), Post.starts_on, Post.id)):
+            .order_by(Post.user_id, *POST_ORDER)):
         found[post.user_id].append({"id": post.id, "unit_code": post.unit_code,
                                     "unit_name": post.unit_name, "role": post.role,
                                     "starts_on": post.starts_on, "ends_on": post.ends_on})

@@ -25,12 +25,16 @@ class InUnit:
         return self.unit.name if self.unit else None
 
 
+def within(day: date, first: date | None, last: date | None) -> bool:
+    """``first <= day <= last``, a missing end setting no limit."""
+    return (first is None or first <= day) and (last is None or day <= last)
+
+
 class Dated:
     """In force from ``starts_on`` through ``ends_on``, both included (None: no limit)."""
 
     def in_force_on(self, day: date) -> bool:
-        return (self.starts_on is None or self.starts_on <= day) and \
-            (self.ends_on is None or day <= self.ends_on)
+        return within(day, self.starts_on, self.ends_on)
 
     @classmethod
     def in_force(cls, day):
@@ -119,9 +123,6 @@ class LinkedVillage(Dated, db.Model):
     village: Mapped[Village] = relationship()
 
 
-POST_ROLES = ("cadre", "secretary", "supervisor", "admin")
-
-
 class Post(Dated, InUnit, db.Model):
     """A post a person holds: a role in a unit from ``starts_on`` through ``ends_on``
     (inclusive; None: no limit). A person's posts never overlap (``server/org/posts.py``)."""
@@ -142,3 +143,7 @@ class Post(Dated, InUnit, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
+
+
+# A person's posts oldest first (one with no start before any other).
+POST_ORDER = (Post.starts_on.is_not(None), Post.starts_on, Post.id)

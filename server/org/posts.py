@@ -23,7 +23,7 @@ from ..clock import today
 from ..compliance.engine import Held, Person
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
-from .models import LinkedVillage, Post, Unit
+from .models import POST_ORDER, LinkedVillage, Post, Unit, within
 
 NO_START, NO_END = date.min, date.max
 
@@ -118,8 +118,7 @@ def held(user_ids) -> dict[int, tuple[Held, ...]]:
     found: dict[int, list[Held]] = defaultdict(list)
     rows = db.session.execute(select(Post.user_id, Post.role, Post.starts_on, Post.ends_on)
                               .where(Post.user_id.in_(user_ids))
-                              .order_by(Post.user_id, Post.starts_on.is_not(None),
-                                        Post.starts_on, Post.id))
+                              .order_by(Post.user_id, *POST_ORDER))
     for user_id, role, start, end in rows:
         found[user_id].append(Held(role, start, end))
     return {uid: tuple(posts) for uid, posts in found.items()}
@@ -135,8 +134,7 @@ def field_township_on(user: User, day: date) -> int | None:
     """The id of the township where the person holds a cadre or secretary post on ``day``.
     One post is its summary (no query); several are asked."""
     if not user.several_posts:
-        held_then = (user.active_from is None or user.active_from <= day) and \
-            (user.active_until is None or day <= user.active_until)
+        held_then = within(day, user.active_from, user.active_until)
         return user.unit_id if held_then and user.role in FIELD_ROLES else None
     post = field_post_on(user, day)
     return post.unit_id if post is not None else None

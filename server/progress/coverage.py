@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from ..clock import local_day_bounds
 from ..extensions import db
 from ..org.models import LinkedVillage
+from ..org.posts import links_on
 from ..visits.models import COUNTING_STATUSES, Visit
-from .facts import linked_villages
 
 CHUNK = 500  # ids per IN list: well under every database's parameter limit
 
@@ -53,7 +53,7 @@ def _chunks(ids: list[int]):
 def _linked_counts(ids: list[int], on: date) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in _chunks(ids):
-        found.update((uid, len(villages)) for uid, villages in linked_villages(chunk, on).items())
+        found.update((uid, len(villages)) for uid, villages in links_on(chunk, on).items())
     return found
 
 

@@ -97,11 +97,6 @@ def _visits(user_ids, span: Period, zone) -> dict[int, list[VisitFact]]:
     return found
 
 
-def linked_villages(user_ids, on: date) -> dict[int, frozenset[int]]:
-    """Per person: the ids of the villages linked to them on ``on``."""
-    return links_on(user_ids, on)
-
-
 def _openings(user_ids, year: int) -> dict[int, OpeningBalance]:
     return {o.user_id: o for o in db.session.scalars(select(OpeningBalance).where(
         OpeningBalance.user_id.in_(user_ids), OpeningBalance.year == year))}
@@ -137,7 +132,7 @@ def _assemble(user_ids, ledgers: dict, absences: dict, rules: list[Rule], as_of:
               zone, people) -> dict[int, Facts]:
     span = year_of(as_of)
     visits = _visits(people, span, zone) if needs_visits(rules) else {}
-    linked = linked_villages(people, as_of) if any(
+    linked = links_on(people, as_of) if any(
         r.linked_villages_only or r.metric == "linked_village_coverage" for r in rules) else {}
     links = dated_links(people) if any(r.linked_villages_only for r in rules) else {}
     reports = _report_dates(people, span) if any(
