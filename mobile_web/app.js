@@ -27,6 +27,7 @@ const TABS = [
   { route: 'console/review', label: 'tab_review', icon: 'visits', roles: ['supervisor'] },
   { route: 'console/reports', label: 'tab_reports', icon: 'reports', roles: ['supervisor', 'admin'] },
   { route: 'console/absences', label: 'tab_absences', icon: 'visits', roles: ['supervisor', 'admin'] },
+  { route: 'console/evaluation', label: 'tab_evaluation', icon: 'reports', roles: ['supervisor', 'admin'] },
   { route: 'console/admin', label: 'tab_admin', icon: 'admin', roles: ['admin'] },
   { route: 'me', label: 'tab_me', view: meView },
 ];

@@ -133,7 +133,7 @@ def _refuse_oversized_json():
         raise TooLarge("too_large")
 
 
-API_BLUEPRINTS = ("auth", "org", "visits", "reports", "progress", "audit")
+API_BLUEPRINTS = ("auth", "org", "visits", "reports", "progress", "evaluation", "audit")
 
 
 def _register_blueprints(app: Flask) -> None:

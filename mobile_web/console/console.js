@@ -18,6 +18,7 @@ const PAGES = [
   { pattern: 'review', module: './review.js', roles: ['supervisor'] },
   { pattern: 'reports', module: './reports.js', roles: ['supervisor', 'admin'] },
   { pattern: 'absences', module: './absences.js', roles: ['supervisor', 'admin'] },
+  { pattern: 'evaluation', module: './evaluation.js', roles: ['supervisor', 'admin', 'secretary'] },
   { pattern: 'admin', module: './admin.js', roles: ['admin'] },
   { pattern: 'admin/:section', module: './admin.js', roles: ['admin'] },
 ];

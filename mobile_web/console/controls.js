@@ -162,7 +162,7 @@ export function exportControl(unitCode, data) {
 }
 
 /** Fetch a file with the login's headers and hand it to the browser as a download. */
-async function download(path, fallbackName) {
+export async function download(path, fallbackName) {
   let res;
   try {
     res = await api.request('GET', path, { file: true, timeoutMs: 120000 });

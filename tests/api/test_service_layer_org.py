@@ -183,3 +183,14 @@ def test_a_created_user_is_answered_with_its_id_and_committed(client, org):
     body = response.get_json()
     assert body["unit_code"] == org.town.code and body["unit_name"] == "东镇"
     assert _committed(select(User.username).where(User.id == body["id"])) == "newcadre"
+
+
+def test_every_api_view_runs_inside_the_commit_point(app):
+    """A blueprint left out of API_BLUEPRINTS answers 201 and keeps nothing: its writes are
+    flushed but never committed (the test client's shared session would not show it)."""
+    from server import API_BLUEPRINTS
+    api_endpoints = {rule.endpoint for rule in app.url_map.iter_rules()
+                     if rule.rule.startswith("/api/v1/")}
+    outside = {e for e in api_endpoints if e.partition(".")[0] not in API_BLUEPRINTS
+               and not e.startswith("api-docs")}
+    assert outside == set()
