@@ -2,7 +2,7 @@
 // not touched (the page queues and syncs its own writes). VERSION is a digest of the shell's
 // files, written by scripts/stamp_shell.py; a new digest means a new cache, and the old one is
 // deleted when the new worker takes over.
-const VERSION = '7a62804ade59';
+const VERSION = '6540f6e7bb29';
 const CACHE = `zaicun-shell-${VERSION}`;
 const SHELL = [
   './',

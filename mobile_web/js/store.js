@@ -9,7 +9,7 @@ import { getLang, LANG_KEY } from './i18n.js';
 
 const SHELL_CACHE_PREFIX = 'zaicun-shell-';
 const CACHED = ['session', 'me', 'villages', 'rules', 'compliance', 'team', 'reports',
-  'openVisit', 'lastVisit', 'updatedAt'];
+  'rectifications', 'openVisit', 'lastVisit', 'updatedAt'];
 
 export const state = {
   ready: false,
@@ -21,6 +21,7 @@ export const state = {
   compliance: null,   // GET /compliance/me
   team: null,         // GET /compliance?unit_code= (secretaries)
   reports: null,      // GET /reports?year= (secretaries)
+  rectifications: null, // GET /rectifications?unit_code= (secretaries: the township's 整改)
   openVisit: null,    // the visit this phone knows to be open
   lastVisit: null,    // the last one closed or withdrawn here
   updatedAt: null,    // when the answers above were fetched
@@ -241,18 +242,20 @@ async function doRefresh() {
   state.updatedAt = isoNow();
   state.session = { ...state.session, user: me.user };
   if (me.user.role === 'secretary' && me.unit) {
-    const [team, reports] = await Promise.all([
+    const [team, reports, rectifications] = await Promise.all([
       fetchJson(`/compliance?unit_code=${encodeURIComponent(me.unit.code)}`),
-      fetchJson(`/reports?year=${year}&${mineOnly}`)]);
+      fetchJson(`/reports?year=${year}&${mineOnly}`),
+      fetchJson(`/rectifications?unit_code=${encodeURIComponent(me.unit.code)}`)]);
     if (mine !== epoch) return;
     if (team !== undefined) state.team = team;
     if (reports !== undefined) state.reports = reports;
+    if (rectifications !== undefined) state.rectifications = rectifications;
   }
   if (open !== undefined) reconcileOpenVisit(open[0] || null, generation);
   await refreshLastVisit(generation);
   if (mine !== epoch) return;
   await save('session', 'me', 'villages', 'rules', 'compliance', 'team', 'reports',
-    'openVisit', 'lastVisit', 'updatedAt');
+    'rectifications', 'openVisit', 'lastVisit', 'updatedAt');
   if (state.month) await loadMonth(state.month.y, state.month.m);
 }
 
@@ -346,7 +349,8 @@ function refreshSoon() {
 }
 
 function onSynced(item, answer) {
-  const visit = item.kind === 'report' ? null : answer;
+  // A visit's writes answer the visit (reports and 整改 notes answer other objects).
+  const visit = VISIT_KINDS.has(item.kind) || item.kind === 'explain' ? answer : null;
   if (visit && state.openVisit && state.openVisit.client_id === item.ref) {
     state.openVisit = { ...state.openVisit, synced: true, id: visit.id, flags: visit.flags };
     save('openVisit');

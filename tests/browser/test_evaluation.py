@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import SCREENSHOTS, TOWNSHIP, record_visit
+from .conftest import SCREENSHOTS, TOWNSHIP, log_in, record_visit, waiting_badge
 from .test_console_work import CST, console_log_in, staff, today
 
 pytestmark = pytest.mark.browser
@@ -82,3 +82,31 @@ def test_the_pack_prints_on_a4_with_a_header_on_every_page(live, desk, township,
     size = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
                           check=True).stdout
     assert "(A4)" in size   # A4 (portrait: the cards are laid out one under the other)
+
+
+def test_the_secretary_notes_progress_offline_and_claims_an_item_done(live, page, context):
+    secretary = live.person(role="secretary")
+    supervisor = staff(live, "supervisor")
+    token = live.login(supervisor["username"], supervisor["password"])
+    item = live.api("POST", "/rectifications", token=token, json={
+        "unit_code": TOWNSHIP, "year": today().year - 1, "title": "软弱涣散村党组织整顿不彻底"})
+    assert item.status_code == 201, item.text
+    log_in(page, secretary)
+    page.locator("#tabs").get_by_role("link", name="汇报").click()
+    entry = page.locator(f".rect-item[data-item='{item.json()['id']}']")
+    expect(entry).to_contain_text("软弱涣散村党组织整顿不彻底")
+    expect(entry).to_contain_text("未开始")
+    context.set_offline(True)
+    entry.get_by_label("整改进展").fill("已调整村党支部书记，建立周例会制度")
+    entry.get_by_label("已完成整改（报组织部确认）").check()
+    entry.get_by_role("button", name="提交进展").click()
+    expect(entry).to_contain_text("待同步：已调整村党支部书记")
+    expect(waiting_badge(page)).to_contain_text("1 条待同步")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(waiting_badge(page)).to_contain_text("0 条待同步", timeout=15_000)
+    answer = live.api("GET", f"/rectifications/{item.json()['id']}", token=token).json()
+    assert answer["status"] == "done_claimed"
+    assert [n["note"] for n in answer["notes"]] == ["已调整村党支部书记，建立周例会制度"]
+    expect(page.locator(f".rect-item[data-item='{item.json()['id']}']")).to_contain_text(
+        "已报完成", timeout=15_000)
