@@ -30,6 +30,10 @@ from sqlalchemy.orm import selectinload
 from . import clock
 from .auth.models import User
 from .auth.passwords import check_policy, hash_password, verify_password
+from .evaluation.rectifications import add_note as add_rectification_note
+from .evaluation.rectifications import create_item as create_rectification
+from .evaluation.rectifications import review_item as review_rectification
+from .evaluation.schemas import RectificationCreateSchema, RectificationNoteCreateSchema
 from .extensions import db
 from .geo import distance_m
 from .org.models import LinkedVillage, Unit
@@ -180,6 +184,32 @@ REPORT_CADENCE = {"secretary1": (6, 58, {0: "submitted"}), "secretary2": (105, 1
 TRANSFER = ("cadre6", "341122101", 150)
 PROMOTION = ("cadre12", "secretary2", "341122101", 100)
 REPORT_REJECTION = "汇报缺少问题清单和整改措施，请补充后重新汇报"
+# Last year's critique points (点评问题) by township, recorded this many days ago, then what was
+# done about each: (days ago, who, "note" | "claim" | "confirm" | "send_back", text).
+RECORDED_DAYS_AGO = 300
+RECTIFICATIONS = {
+    "341122100": (
+        ("村级活动场所利用率不高", "部分村党群服务中心长期闲置，未按规定开放",
+         ((250, "secretary1", "note", "制定各村党群服务中心开放计划，明确专人值守"),
+          (120, "secretary1", "claim", "10 个村均已按周开放，建立使用台账"),
+          (110, "supervisor", "confirm", None))),
+        ("党员发展计划执行不到位", "两个村连续两年未发展党员",
+         ((40, "secretary1", "note", "已确定入党积极分子 4 名，列入培养计划"),)),
+    ),
+    "341122101": (
+        ("软弱涣散村党组织整顿不彻底", "王圩村班子不团结问题反复",
+         ((60, "cadre12", "note", "调整王圩村党支部书记，建立周例会制度"),
+          (12, "cadre12", "claim", "新班子运行正常，群众满意度明显提升"))),
+        ("村集体经济增收渠道单一", None, ()),
+    ),
+    "341122200": (
+        ("驻村工作队管理松散", "部分队员在村时间不足",
+         ((200, "secretary3", "claim", "已建立驻村工作队考勤制度"),
+          (190, "supervisor", "send_back", "考勤制度未落实到人，请补充每名队员的在村记录"),
+          (30, "secretary3", "note", "已按人建立在村记录，每月通报"))),
+        ("基层减负落实不到位", "村级填报表格仍然偏多", ()),
+    ),
+}
 
 
 # --- entry points -----------------------------------------------------------------------------
@@ -311,6 +341,7 @@ VISIT_CREATE, CHECK_OUT = VisitCreateSchema(), CheckOutSchema()
 EXPLAIN, REVIEW = ExplainSchema(), ReviewSchema()
 REPORT_CREATE, REPORT_REVIEW = ReportCreateSchema(), ReportReviewSchema()
 ABSENCE_CREATE = AbsenceCreateSchema()
+RECTIFICATION_CREATE, RECTIFICATION_NOTE = RectificationCreateSchema(), RectificationNoteCreateSchema()
 
 
 # --- the simulation ---------------------------------------------------------------------------
@@ -339,6 +370,7 @@ class Demo:
         self.calendar = working_calendar(COUNTY[0])
         self._schedule_reports()
         self._history(progress)
+        self._rectifications()
         self._open_visit(self.people[DEMO_CADRE])
         self._run_until(self.now + timedelta(microseconds=1))
 
@@ -470,6 +502,31 @@ class Demo:
                 change_post(admin, self.users[promoted], POST_CREATE.load(
                     {"unit_code": township, "role": "secretary", "from": day.isoformat()}))
             db.session.commit()
+
+    def _rectifications(self) -> None:
+        """Last year's critique points of each township, recorded by the county's supervisor
+        after the meeting and answered since, so that every state shows (RULES.md §10)."""
+        supervisor = self.users["supervisor"]
+        for township, items in RECTIFICATIONS.items():
+            for title, detail, steps in items:
+                with clock.frozen_at(self._local(self.today - timedelta(days=RECORDED_DAYS_AGO),
+                                                 time(10))):
+                    item = create_rectification(supervisor, RECTIFICATION_CREATE.load({
+                        "unit_code": township, "year": self.today.year - 1, "title": title,
+                        "detail": detail,
+                        "due": (self.today + timedelta(days=60)).isoformat()}))
+                    db.session.commit()
+                for days_ago, who, action, text in steps:
+                    with clock.frozen_at(self._local(self.today - timedelta(days=days_ago),
+                                                     time(15))):
+                        actor = self.users[who]
+                        if action in ("confirm", "send_back"):
+                            review_rectification(actor, item, action, text)
+                        else:
+                            add_rectification_note(actor, item, RECTIFICATION_NOTE.load({
+                                "client_id": self._uuid(), "note": text,
+                                "claim_done": action == "claim"}))
+                        db.session.commit()
 
     def _credits_so_far(self, day: date) -> dict[int, float]:
         """Each person's village days this year so far, as the server keeps them."""

@@ -421,3 +421,14 @@ def test_seed_demo_refuses_a_database_that_already_has_users(demo):
     result = demo.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "already has users" in result.output
+
+
+def test_last_years_critique_points_are_in_every_state(demo):
+    from server.evaluation.models import Rectification
+    items = db.session.scalars(select(Rectification)).all()
+    year = datetime.now(ZONE).year - 1
+    assert {i.year for i in items} == {year}
+    assert {i.status for i in items} == {"open", "in_progress", "done_claimed", "done"}
+    assert {i.unit.code for i in items} == {"341122100", "341122101", "341122200"}
+    sent_back = next(i for i in items if any(n.kind == "send_back" for n in i.notes))
+    assert sent_back.status == "in_progress" and sent_back.notes[-1].kind == "note"
