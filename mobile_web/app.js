@@ -9,10 +9,32 @@ import { state } from './js/store.js';
 import { homeView } from './js/views/home.js';
 import { visitsView, openMonth } from './js/views/visits.js';
 import { reportsView } from './js/views/reports.js';
-import { teamView } from './js/views/team.js';
 import { meView } from './js/views/me.js';
 import { queueView } from './js/views/queue.js';
 import { loginView, passwordView } from './js/views/login.js';
+
+// Secretaries' modules (js/later/): fetched after login, kept by the worker; not a cadre's load.
+function later(path, name) {
+  let view = null;
+  let pending = null;
+  const load = () => {
+    pending = pending || import(path).then((module) => {
+      view = module[name];
+      document.dispatchEvent(new CustomEvent('zaicun:render'));
+    }, () => { pending = null; });
+    return pending;
+  };
+  const draw = () => {
+    if (view) return view();
+    load();
+    return h('div', { class: 'screen' }, h('p', { class: 'muted', role: 'status' }, t('loading')));
+  };
+  draw.load = load;
+  return draw;
+}
+const LATER = [later('./js/later/team.js', 'teamView'),
+  later('./js/later/rectifications.js', 'rectifications')];
+const [teamView] = LATER;
 
 // Cadres and secretaries get the phone screens; supervisors and admins the console (loaded
 // only when one of them opens it, so a cadre's phone never downloads it). Secretaries also open
@@ -32,6 +54,13 @@ const TABS = [
   { route: 'me', label: 'tab_me', view: meView },
 ];
 const HIDDEN_ROUTES = [{ route: 'outbox', view: queueView }];
+
+let prefetched = null;
+function prefetchLater() {
+  if (role() !== 'secretary' || prefetched === store.user().id) return;
+  prefetched = store.user().id;
+  for (const screen of LATER) screen.load();
+}
 const CONSOLE_ROLES = ['supervisor', 'admin', 'secretary'];
 
 const route = () => location.hash.replace(/^#\/?/, '').split('?')[0];
@@ -90,6 +119,7 @@ function render() {
   document.title = t('app_name');
   renderHeader();
   if (!state.ready) return;
+  if (state.session) prefetchLater();
   const screen = currentScreen();
   const view = $('#view');
   if (screen.console) {

@@ -2,7 +2,7 @@
 // not touched (the page queues and syncs its own writes). VERSION is a digest of the shell's
 // files, written by scripts/stamp_shell.py; a new digest means a new cache, and the old one is
 // deleted when the new worker takes over.
-const VERSION = '6540f6e7bb29';
+const VERSION = '522797c97f9d';
 const CACHE = `zaicun-shell-${VERSION}`;
 const SHELL = [
   './',
@@ -32,7 +32,6 @@ const SHELL = [
   'js/views/me.js',
   'js/views/queue.js',
   'js/views/reports.js',
-  'js/views/team.js',
   'js/views/visits.js',
 ];
 
@@ -65,12 +64,16 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(fromShell('./', request));
     return;
   }
-  event.respondWith(fromShell(request, request));
+  event.respondWith(fromShell(request, request, url.pathname.startsWith(`${scopePath}js/later/`)));
 });
 
-/** The cached copy, else the network (and nothing is added to the cache at run time). */
-async function fromShell(key, request) {
+// The cached copy, else the network; a js/later/ module (a role's, fetched when first needed)
+// is kept, so it opens offline from then on.
+async function fromShell(key, request, keep = false) {
   const cache = await caches.open(CACHE);
   const hit = await cache.match(key, { ignoreSearch: true });
-  return hit || fetch(request);
+  if (hit) return hit;
+  const answer = await fetch(request);
+  if (keep && answer.ok) await cache.put(key, answer.clone());
+  return answer;
 }

@@ -4,7 +4,7 @@ import * as outbox from './outbox.js';
 import { kvSet } from './db.js';
 import { state, save, villageByCode, visitChanged } from './store.js';
 import { distanceM } from './geo.js';
-import { isoAt, isoNow, dateKey } from './format.js';
+import { isoAt, dateKey } from './format.js';
 
 /** The open visit's age in seconds. */
 export const openSeconds = (visit, now = Date.now()) => (now - new Date(visit.at).getTime()) / 1000;
@@ -96,14 +96,6 @@ export async function noteOpenVisit(changes) {
 export async function explain(visit, note) {
   await outbox.enqueue({ kind: 'explain', path: `/visits/${visit.id}/explain`, body: { note },
     ref: visit.client_id, label: { village: visit.village_name, at: visit.check_in.at } });
-}
-
-/** A progress note on a rectification item (整改), claiming it done with `claimDone`
- * (secretaries); idempotent by its client_id, like every write from the phone. */
-export async function rectificationNote(item, note, claimDone) {
-  const body = { client_id: uuid(), note, claim_done: Boolean(claimDone) };
-  await outbox.enqueue({ kind: 'rect_note', path: `/rectifications/${item.id}/notes`, body,
-    ref: `rectification-${item.id}`, label: { title: item.title, at: isoNow() } });
 }
 
 /** File a thematic report (secretaries). */

@@ -10,7 +10,16 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import SCREENSHOTS, TOWNSHIP, log_in, record_visit, waiting_badge
+from .conftest import (
+    SCREENSHOTS,
+    TOWNSHIP,
+    log_in,
+    record_visit,
+    stored,
+    wait_for_script,
+    wait_until,
+    waiting_badge,
+)
 from .test_console_work import CST, console_log_in, staff, today
 
 pytestmark = pytest.mark.browser
@@ -110,3 +119,27 @@ def test_the_secretary_notes_progress_offline_and_claims_an_item_done(live, page
     assert [n["note"] for n in answer["notes"]] == ["已调整村党支部书记，建立周例会制度"]
     expect(page.locator(f".rect-item[data-item='{item.json()['id']}']")).to_contain_text(
         "已报完成", timeout=15_000)
+
+
+def test_a_secretarys_later_screens_open_offline_once_logged_in(live, page, context):
+    """班子 and the 整改 card are not in the first download (js/later/): a secretary's phone
+    fetches them right after login, and the service worker keeps them for a day without
+    signal."""
+    secretary = live.person(role="secretary")
+    log_in(page, secretary)
+    wait_for_script(page, "navigator.serviceWorker.controller !== null")
+    wait_for_script(page, """caches.keys().then(async (names) => {
+        for (const name of names) {
+            const keys = (await (await caches.open(name)).keys()).map((r) => r.url);
+            if (keys.some((u) => u.endsWith('js/later/team.js'))
+                && keys.some((u) => u.endsWith('js/later/rectifications.js'))) return true;
+        }
+        return false;
+    })""")
+    wait_until(page, lambda: stored(page)["kv"].get("rectifications") is not None)
+    context.set_offline(True)
+    page.reload()
+    page.locator("#tabs").get_by_role("link", name="班子").click()
+    expect(page.locator(".screen.team")).to_be_visible()
+    page.locator("#tabs").get_by_role("link", name="汇报").click()
+    expect(page.locator(".rectifications")).to_be_visible()

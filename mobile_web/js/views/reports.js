@@ -17,57 +17,24 @@ export function reportsView() {
   return h('div', { class: 'screen reports' },
     title(t('reports_title')),
     results.map(ruleCard),
-    rectifications(),
+    rectificationCard(),
     form(),
     list());
 }
 
-// 整改: the township's critique points, each with its notes and a note to add (kept on the
-// phone and sent like every other write: the outbox, idempotent by client_id).
-const notes = {};   // drafts by item id: {text, claim, error}
+// 整改 (the township's critique points) is drawn by a module loaded the first time it is
+// needed and kept by the service worker from then on (js/later/: not in the first download).
+let rectifications = () => null;
+let loading = null;
 
-function rectifications() {
-  const items = state.rectifications;
-  if (!items) return null;
-  const open = items.filter((i) => i.status !== 'done');
-  return h('section', { class: 'card rectifications', 'aria-labelledby': 'rect-title' },
-    h('h3', { id: 'rect-title' }, t('rect_title')),
-    h('p', { class: 'hint' }, t('rect_hint')),
-    open.length ? h('ol', { class: 'rect-list' }, open.map(rectification))
-      : h('p', { class: 'muted' }, t('rect_none')));
-}
-
-function rectification(item) {
-  const draft = notes[item.id] || (notes[item.id] = { text: '', claim: false, error: '' });
-  const queued = state.outbox.filter((i) => i.kind === 'rect_note' && i.ref === `rectification-${item.id}`);
-  const submit = async (event) => {
-    event.preventDefault();
-    if (!draft.text.trim()) { draft.error = t('rect_need_note'); rerender(); return; }
-    const { text, claim } = draft;
-    notes[item.id] = { text: '', claim: false, error: '' };
-    await field.rectificationNote(item, text.trim(), claim);
-    rerender();
-  };
-  const id = `rect-${item.id}`;
-  return h('li', { class: 'rect-item', 'data-item': item.id, 'data-status': item.status },
-    h('div', { class: 'visit-head' }, h('strong', {}, item.title),
-      h('span', { class: 'tag' }, t(`rect_status_${item.status}`))),
-    h('p', { class: 'muted' }, t('rect_year', { year: item.year }),
-      item.due ? ` · ${t('rect_due', { date: fmt.dayLabel(`${item.due}T12:00:00+08:00`) })}` : ''),
-    item.detail ? h('p', {}, item.detail) : null,
-    item.notes.length ? h('ul', { class: 'rect-notes' }, item.notes.map((n) => h('li', {},
-      `${fmt.dayLabel(n.at)} ${n.by}`, n.note ? `：${n.note}` : ''))) : null,
-    queued.length ? h('ul', { class: 'rect-notes' }, queued.map((q) => h('li', { class: q.state === 'failed' ? 'error' : 'muted' },
-      t(q.state === 'failed' ? 'rect_failed' : 'rect_waiting', { note: q.body.note })))) : null,
-    h('form', { class: 'rect-form', onsubmit: submit, novalidate: true },
-      h('div', { class: 'field' }, h('label', { for: `${id}-note` }, t('rect_note_label')),
-        h('textarea', { id: `${id}-note`, rows: 2, maxlength: 2000, value: draft.text,
-          oninput: (e) => { draft.text = e.target.value; } })),
-      h('label', { class: 'check', for: `${id}-claim` },
-        h('input', { type: 'checkbox', id: `${id}-claim`, checked: draft.claim,
-          onchange: (e) => { draft.claim = e.target.checked; } }), ' ', t('rect_claim')),
-      draft.error ? h('p', { class: 'error', role: 'alert' }, draft.error) : null,
-      h('button', { type: 'submit', class: 'secondary' }, t('rect_submit'))));
+function rectificationCard() {
+  if (!loading) {
+    loading = import('../later/rectifications.js').then((module) => {
+      rectifications = module.rectifications;
+      rerender();
+    }, () => { loading = null; });   // offline before it was ever fetched: tried again later
+  }
+  return rectifications(rerender);
 }
 
 function input(name, props) {

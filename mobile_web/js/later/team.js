@@ -1,10 +1,11 @@
+// Loaded when first opened (js/later/: kept by the service worker from then on).
 // 班子 (secretaries): each member's status for each rule, in the order the server gives (by
 // unit and name, never ranked); names open the console's person page, the township its page.
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import * as fmt from '../format.js';
 import { state } from '../store.js';
-import { chip, quantity, ruleTitle, title, updatedNote } from './common.js';
+import { chip, quantity, ruleTitle, title, updatedNote } from '../views/common.js';
 
 export function teamView() {
   const team = state.team;
