@@ -661,3 +661,84 @@ def test_everyone_reads_who_they_are(client, org, actor):
     assert me["user"]["role"] == person(org, actor).role
     unit = person(org, actor).unit
     assert (me["unit"] or {}).get("code") == (unit.code if unit else None)
+
+
+# --- people over time and the year-end evaluation ------------------------------------------------
+# The person acted on is the cadre of 东镇 (town), 西镇 (town2) or 北镇 (other); the pack and the
+# rectification items are of that township (items recorded by its county's supervisor).
+
+_PERSON = {"town": "cadre", "town2": "town2_cadre", "other": "other_cadre"}
+_TOWNSHIP = {"town": "town", "town2": "town2", "other": "other_town"}
+
+
+def _someone(org, where):
+    return person(org, _PERSON[where])
+
+
+def _township_code(org, where):
+    return person(org, _TOWNSHIP[where]).code
+
+
+def _item(client, org, where):
+    """An open rectification item of the township, recorded by its county's supervisor."""
+    recorder = org.other_supervisor if where == "other" else org.supervisor
+    response = client.post(f"{API}/rectifications", headers=token_for(client, recorder), json={
+        "unit_code": _township_code(org, where), "year": 2025, "title": "整改事项"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _first_post(client, org, where):
+    response = client.get(f"{API}/users/{_someone(org, where).id}/posts",
+                          headers=token_for(client, org.root))
+    return response.get_json()[0]["id"]
+
+
+LATER_ACTIONS = {
+    "posts": lambda c, org, w, h: c.get(f"{API}/users/{_someone(org, w).id}/posts", headers=h),
+    "move": lambda c, org, w, h: c.post(
+        f"{API}/users/{_someone(org, w).id}/posts", headers=h,
+        json={"unit_code": _township_code(org, w), "role": "secretary", "from": "2100-01-01"}),
+    "fix": lambda c, org, w, h: c.patch(
+        f"{API}/users/{_someone(org, w).id}/posts/{_first_post(c, org, w)}", headers=h,
+        json={"until": "2099-06-30"}),   # before the post "move" made (2100)
+    "links": lambda c, org, w, h: c.get(
+        f"{API}/users/{_someone(org, w).id}/linked-villages?on=2026-06-30", headers=h),
+    "pack": lambda c, org, w, h: c.get(
+        f"{API}/evaluations/2025?unit_code={_township_code(org, w)}", headers=h),
+    "items": lambda c, org, w, h: c.get(
+        f"{API}/rectifications?unit_code={_township_code(org, w)}", headers=h),
+    "record": lambda c, org, w, h: c.post(f"{API}/rectifications", headers=h, json={
+        "unit_code": _township_code(org, w), "year": 2025, "title": "点评问题"}),
+    "note": lambda c, org, w, h: c.post(
+        f"{API}/rectifications/{_item(c, org, w)}/notes", headers=h, json={"note": "进展"}),
+    "decide": lambda c, org, w, h: c.post(   # an open item: a decision needs a claim first
+        f"{API}/rectifications/{_item(c, org, w)}/review", headers=h,
+        json={"decision": "confirm"}),
+}
+
+LATER_MATRIX = [
+    #                            posts ------------ evaluation -----------------------
+    # actor             where    list move fix  lnk  pack items rec  note decide
+    ("cadre",           "town",  403, 403, 403, 403, 403, 403, 403, 404, 404),
+    ("secretary",       "town",  403, 403, 403, 403, 200, 200, 403, 201, 403),
+    ("secretary",       "town2", 403, 403, 403, 403, 403, 403, 403, 404, 404),
+    ("supervisor",      "town",  200, 403, 403, 200, 200, 200, 201, 201, 409),
+    ("supervisor",      "town2", 200, 403, 403, 200, 200, 200, 201, 201, 409),
+    ("supervisor",      "other", 404, 404, 404, 404, 403, 403, 403, 404, 404),
+    ("town_supervisor", "town",  200, 403, 403, 200, 200, 200, 201, 201, 409),
+    ("town_supervisor", "town2", 404, 404, 404, 404, 403, 403, 403, 404, 404),
+    ("admin",           "town",  200, 201, 200, 200, 200, 200, 403, 403, 403),
+    ("admin",           "other", 404, 404, 404, 404, 403, 403, 403, 404, 404),
+    ("root",            "other", 200, 201, 200, 200, 200, 200, 403, 403, 403),
+]
+
+
+@pytest.mark.parametrize("actor, where, expected", rows(
+    LATER_MATRIX, LATER_ACTIONS, lambda actor, where: f"{actor} on {where}"))
+def test_who_may_move_people_and_read_or_answer_the_evaluation(client, org, actor, where,
+                                                               expected):
+    auth = token_for(client, person(org, actor))
+    observed = {action: perform(client, org, where, auth).status_code
+                for action, perform in LATER_ACTIONS.items()}
+    assert observed == expected
