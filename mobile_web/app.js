@@ -11,29 +11,12 @@ import { visitsView, openMonth } from './js/views/visits.js';
 import { reportsView } from './js/views/reports.js';
 import { meView } from './js/views/me.js';
 import { queueView } from './js/views/queue.js';
+import { later } from './js/views/common.js';
 import { loginView, passwordView } from './js/views/login.js';
 
-// Secretaries' modules (js/later/): fetched after login, kept by the worker; not a cadre's load.
-function later(path, name) {
-  let view = null;
-  let pending = null;
-  const load = () => {
-    pending = pending || import(path).then((module) => {
-      view = module[name];
-      document.dispatchEvent(new CustomEvent('zaicun:render'));
-    }, () => { pending = null; });
-    return pending;
-  };
-  const draw = () => {
-    if (view) return view();
-    load();
-    return h('div', { class: 'screen' }, h('p', { class: 'muted', role: 'status' }, t('loading')));
-  };
-  draw.load = load;
-  return draw;
-}
-const LATER = [later('./js/later/team.js', 'teamView'),
-  later('./js/later/rectifications.js', 'rectifications')];
+// Secretaries' screens (js/later/), fetched after login.
+const LATER = [later('team.js', 'teamView', () => h('div', { class: 'screen' },
+  h('p', { class: 'muted', role: 'status' }, t('loading')))), later('rectifications.js', 'rectifications')];
 const [teamView] = LATER;
 
 // Cadres and secretaries get the phone screens; supervisors and admins the console (loaded
@@ -55,11 +38,8 @@ const TABS = [
 ];
 const HIDDEN_ROUTES = [{ route: 'outbox', view: queueView }];
 
-let prefetched = null;
 function prefetchLater() {
-  if (role() !== 'secretary' || prefetched === store.user().id) return;
-  prefetched = store.user().id;
-  for (const screen of LATER) screen.load();
+  if (role() === 'secretary') for (const screen of LATER) screen.load();
 }
 const CONSOLE_ROLES = ['supervisor', 'admin', 'secretary'];
 

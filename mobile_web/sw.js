@@ -1,8 +1,6 @@
-// The service worker: keeps the app shell so the app opens with no signal. API requests are
-// not touched (the page queues and syncs its own writes). VERSION is a digest of the shell's
-// files, written by scripts/stamp_shell.py; a new digest means a new cache, and the old one is
-// deleted when the new worker takes over.
-const VERSION = '522797c97f9d';
+// The service worker keeps the app shell so the app opens with no signal (API requests are not
+// touched). VERSION, a digest of the files (scripts/stamp_shell.py), names the cache.
+const VERSION = '240eac6e1a9d';
 const CACHE = `zaicun-shell-${VERSION}`;
 const SHELL = [
   './',
@@ -39,6 +37,13 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' })));
+    // js/later/ modules an earlier version kept: fetched anew.
+    for (const name of await caches.keys()) {
+      for (const kept of name === CACHE ? [] : await (await caches.open(name)).keys()) {
+        const path = new URL(kept.url).pathname;
+        if (path.includes('/js/later/')) await cache.add(new Request(path, { cache: 'reload' })).catch(() => {});
+      }
+    }
     await self.skipWaiting();
   })());
 });
@@ -67,13 +72,14 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(fromShell(request, request, url.pathname.startsWith(`${scopePath}js/later/`)));
 });
 
-// The cached copy, else the network; a js/later/ module (a role's, fetched when first needed)
-// is kept, so it opens offline from then on.
+// The cached copy, else the network; a js/later/ module is kept once fetched.
 async function fromShell(key, request, keep = false) {
   const cache = await caches.open(CACHE);
   const hit = await cache.match(key, { ignoreSearch: true });
   if (hit) return hit;
   const answer = await fetch(request);
-  if (keep && answer.ok) await cache.put(key, answer.clone());
+  if (keep && answer.ok && !answer.redirected && /javascript/.test(answer.headers.get('Content-Type'))) {
+    await cache.put(key, answer.clone()).catch(() => {});
+  }
   return answer;
 }

@@ -49,6 +49,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "links_no_post": ("该人员在 {date} 没有班子成员或书记任职，不能包村；请改选任职期间的生效日期。",
                       "This person holds no cadre or secretary post on {date}; "
                       "choose a date within a post to link villages from."),
+    "year_out_of_range": ("年份 {year} 不在可查询的范围内（2000 年至今年）。",
+                          "Year {year} is not one that can be asked about (2000 to this year)."),
     "unknown_user": ("未知用户：{username}", "Unknown user: {username}"),
     "duplicate_row": ("同一文件中 {value} 出现了不止一次。", "{value} appears more than once in the file."),
     "not_field_user": ("只有班子成员和书记可以包村。", "Only cadres and secretaries link villages."),

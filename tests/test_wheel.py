@@ -52,3 +52,16 @@ def test_the_installed_wheel_inits_serves_the_demo_and_logs_in(wheel_venv, tmp_p
         assert login.json()["user"]["role"] == "admin"
         assert requests.get(f"{base}/", timeout=5).status_code == 200
         assert requests.get(f"{base}/api/docs", timeout=5).status_code == 200
+
+
+def test_every_package_of_the_server_is_in_the_wheel():
+    """pyproject.toml names the packages one by one: a new one left out installs without it
+    (``pip install .`` then fails at import while the editable checkout works)."""
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts)
+             for p in (root / "server").rglob("__init__.py") if "__pycache__" not in p.parts}
+    assert found - listed == set()

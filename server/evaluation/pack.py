@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from .. import policy
 from ..auth.models import User
-from ..clock import local_day_bounds
+from ..clock import local_day_bounds, today
 from ..errors import InvalidInput
 from ..extensions import db
 from ..org.models import POST_ORDER, Post, Unit
@@ -26,8 +26,9 @@ from ..progress.rollup import rollup
 from ..progress.services import resolve_as_of, result_dict
 from ..reports.models import ThematicReport
 from ..rulebooks import ruleset
+from ..schemas import FIRST_DAY, SERVICE_YEARS
 from ..visits.models import COUNTING_STATUSES, Visit
-from .rectifications import list_items, may_read
+from .rectifications import check_township, list_items, may_read
 
 ABSENCE_KINDS = ("leave", "training", "official_duty")
 
@@ -41,14 +42,14 @@ def township_for_pack(actor: User, code: str) -> Unit:
         unit.level != "township" and actor.role in ("supervisor", "admin")
         and policy.in_scope(actor, unit)))
     policy.ensure(readable, "out_of_scope", {"unit_code": ["out of scope"]})
-    if unit.level != "township":
-        raise InvalidInput("unit_not_township", errors={"unit_code": ["not a township"]},
-                           code=code)
+    check_township(unit)
     return unit
 
 
 def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -> dict:
     """The pack as the API returns it (``GET /evaluations/<year>?unit_code=``)."""
+    if not FIRST_DAY.year <= year <= today().year:
+        raise InvalidInput("year_out_of_range", errors={"year": [SERVICE_YEARS]}, year=year)
     as_of = resolve_as_of(year, None)  # 31 December, or today for the year running
     rows = rollup(actor, unit, as_of, ruleset())
     rows.sort(key=lambda row: row[0].role != "secretary")  # stable: pinyin order kept
@@ -59,7 +60,7 @@ def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -
     visits = _visits(ids, first, as_of)
     reports = _reports(ids, first, as_of)
     absences = _absences(ids, first, as_of, working_calendar(county_code_of(unit)))
-    posts = _posts(ids, first, date(year, 12, 31))
+    posts = _posts(ids, first, as_of)
     people = []
     for person, results in rows:
         counted = visits.get(person.id, {})
@@ -77,7 +78,23 @@ def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -
     return {"unit": {"code": unit.code, "name": unit.name,
                      "county": county_code_of(unit)},
             "year": year, "as_of": as_of, "people": people,
-            "rectifications": list_items(actor, unit.code, year - 1)}
+            "rectifications": [as_of_day(item, as_of)
+                               for item in list_items(actor, unit.code, year - 1)]}
+
+
+def as_of_day(item, as_of: date) -> dict:
+    """An item as it stood at the end of ``as_of``: its notes up to then, and the status they
+    had brought it to (a pack printed again later shows what the meeting saw)."""
+    end = local_day_bounds(as_of, as_of)[1]
+    notes = [n for n in item.notes if n.at < end]
+    status = "open"
+    for n in notes:
+        status = {"note": "in_progress" if status == "open" else status, "claim": "done_claimed",
+                  "confirm": "done", "send_back": "in_progress"}[n.kind]
+    return {"id": item.id, "unit_code": item.unit_code, "unit_name": item.unit_name,
+            "year": item.year, "title": item.title, "detail": item.detail, "due": item.due,
+            "status": status, "created_at": item.created_at, "updated_at": item.updated_at,
+            "notes": notes}
 
 
 def _village_days_by_month(ids, first: date, as_of: date) -> dict[int, list[Decimal]]:

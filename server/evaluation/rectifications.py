@@ -23,14 +23,10 @@ from ..org.models import Unit
 from .models import Rectification, RectificationNote
 
 
-def _township(code: str) -> Unit:
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
-        raise InvalidInput("unknown_unit", errors={"unit_code": ["unknown"]}, code=code)
+def check_township(unit: Unit) -> None:
     if unit.level != "township":
         raise InvalidInput("unit_not_township", errors={"unit_code": ["not a township"]},
-                           code=code)
-    return unit
+                           code=unit.code)
 
 
 def may_read(actor: User, unit: Unit) -> bool:
@@ -54,7 +50,7 @@ def create_item(actor: User, data: dict, *, now: datetime | None = None) -> Rect
     unit = db.session.scalar(select(Unit).where(Unit.code == data["unit_code"]))
     policy.ensure(unit is not None and policy.in_scope(actor, unit), "out_of_scope",
                   {"unit_code": ["out of scope"]})
-    unit = _township(data["unit_code"])
+    check_township(unit)
     now = now or clock.now()
     item = Rectification(unit=unit, year=data["year"], title=data["title"].strip(),
                          detail=data.get("detail"), due=data.get("due"), status="open",
@@ -93,12 +89,21 @@ def load_item(actor: User, item_id: int) -> Rectification:
     return item
 
 
+def _lock(item: Rectification) -> None:
+    """Hold the item's row until the commit and read it afresh: a note, a claim and a
+    decision arriving at once are made one after the other (SQLite writes are already)."""
+    db.session.execute(select(Rectification.id).where(Rectification.id == item.id)
+                       .with_for_update())
+    db.session.refresh(item)
+
+
 def add_note(actor: User, item: Rectification, data: dict, *,
              now: datetime | None = None) -> tuple[Rectification, bool]:
     """A progress note, claiming the item done with ``claim_done`` (the township's secretary
     or a supervisor in scope). Idempotent per author by ``client_id``: a replay answers the
     item as it is now (and whether this call added the note)."""
     policy.ensure(_may_note(actor, item.unit))
+    item_id = item.id
     now = now or clock.now()
     digest = fingerprint(data)
     client_id = str(data["client_id"]) if data.get("client_id") else None
@@ -106,6 +111,7 @@ def add_note(actor: User, item: Rectification, data: dict, *,
         existing = _note_by(actor.id, client_id)
         if existing is not None:
             return _replay(existing, digest, item), False
+    _lock(item)
     if item.status == "done":
         raise Conflict("rectification_done")
     claim = bool(data.get("claim_done"))
@@ -124,7 +130,7 @@ def add_note(actor: User, item: Rectification, data: dict, *,
         existing = _note_by(actor.id, client_id) if client_id else None
         if existing is None:
             raise
-        return _replay(existing, digest, existing.item), False
+        return _replay(existing, digest, db.session.get(Rectification, item_id)), False
     record(actor.id, "rectification", item.id, note.kind,
            {"status": [before, item.status]}, at=now)
     return item, True
@@ -148,6 +154,7 @@ def review_item(actor: User, item: Rectification, decision: str, comment: str | 
     policy.ensure(_may_decide(actor, item.unit))
     if decision == "send_back" and not (comment or "").strip():
         raise InvalidInput("comment_required", errors={"comment": ["required"]})
+    _lock(item)
     if item.status != "done_claimed":
         raise Conflict("rectification_not_claimed", state=item.status)
     now = now or clock.now()

@@ -76,6 +76,22 @@ def test_a_decision_needs_a_claim_first(client, org):
     assert response.get_json()["code"] == "rectification_not_claimed"
 
 
+def test_a_pack_printed_again_later_shows_the_items_as_they_stood(client, org):
+    """Last year's pack (as of 31 December) shows the items of the year before as they were
+    then: a note added today is not in it."""
+    from server.evaluation.models import Rectification
+    item = record_item(client, org, year=LAST_YEAR - 1)
+    note(client, token_for(client, org.secretary), item, "今年才写的进展")
+    stored = db.session.get(Rectification, item["id"])
+    stored.created_at = datetime(LAST_YEAR, 1, 10, 10, tzinfo=CST)
+    db.session.commit()
+    past = pack(client, org.supervisor, year=LAST_YEAR).get_json()
+    assert [(i["id"], i["status"], i["notes"]) for i in past["rectifications"]] == [
+        (item["id"], "open", [])]
+    now = pack(client, org.supervisor, year=THIS_YEAR).get_json()
+    assert now["rectifications"] == []   # this year's pack shows last year's items
+
+
 def test_a_phones_note_is_idempotent_by_client_id(client, org):
     item = record_item(client, org)
     secretary = token_for(client, org.secretary)
@@ -189,7 +205,8 @@ def test_who_may_read_a_pack(client, org):
     pack(client, org.supervisor, unit="999999", status=403)
     assert pack(client, org.supervisor, unit="341122", status=422).get_json()["code"] == \
         "unit_not_township"
-    assert pack(client, org.supervisor, year=THIS_YEAR + 1, status=422).get_json()["code"] == \
-        "as_of_outside_year"
+    for year in (THIS_YEAR + 1, 1, 1999):
+        assert pack(client, org.supervisor, year=year, status=422).get_json()["code"] == \
+            "year_out_of_range"
     past = pack(client, org.supervisor, year=LAST_YEAR).get_json()
     assert past["as_of"] == date(LAST_YEAR, 12, 31).isoformat()

@@ -143,3 +143,13 @@ def test_a_secretarys_later_screens_open_offline_once_logged_in(live, page, cont
     expect(page.locator(".screen.team")).to_be_visible()
     page.locator("#tabs").get_by_role("link", name="汇报").click()
     expect(page.locator(".rectifications")).to_be_visible()
+
+
+def test_a_secretary_opens_her_townships_pack_from_the_team(live, page):
+    secretary = live.person(role="secretary")
+    log_in(page, secretary)
+    page.locator("#tabs").get_by_role("link", name="班子").click()
+    page.get_by_role("link", name="述职评议材料").click()
+    expect(page.locator(".evaluation")).to_have_attribute("data-unit", TOWNSHIP)
+    expect(page.locator(".eval-person").first).to_be_visible()
+    expect(page.locator(".eval-record")).to_have_count(0)   # recording is a supervisor's

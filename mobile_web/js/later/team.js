@@ -2,10 +2,19 @@
 // 班子 (secretaries): each member's status for each rule, in the order the server gives (by
 // unit and name, never ranked); names open the console's person page, the township its page.
 import { h } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, addWords } from '../i18n.js';
 import * as fmt from '../format.js';
 import { state } from '../store.js';
 import { chip, quantity, ruleTitle, title, updatedNote } from '../views/common.js';
+
+addWords({
+  'zh-CN': {
+    team_evaluation: '述职评议材料',
+  },
+  en: {
+    team_evaluation: 'Evaluation pack',
+  },
+});
 
 export function teamView() {
   const team = state.team;
@@ -13,6 +22,8 @@ export function teamView() {
     title(t('team_title'), team && team.unit_name ? [' · ', h('a', { class: 'team-unit',
       href: `#/console/township/${encodeURIComponent(team.unit_code)}` }, team.unit_name)] : null),
     team ? h('p', { class: 'muted' }, t('as_of', { date: fmt.dayLabel(`${team.as_of}T12:00:00+08:00`) })) : null,
+    team ? h('p', {}, h('a', { class: 'button secondary small',
+      href: `#/console/evaluation?unit=${encodeURIComponent(team.unit_code)}` }, t('team_evaluation'))) : null,
     !team ? h('p', { class: 'muted' }, t(state.loading ? 'loading' : 'progress_unknown'))
       : h('ul', { class: 'team-list' }, team.rows.map(member)),
     updatedNote());

@@ -151,3 +151,22 @@ export function updatedNote() {
 
 /** The page title of a screen, focusable so screen readers land on it. */
 export const title = (text, ...more) => h('h2', { class: 'screen-title', tabindex: '-1' }, text, ...more);
+
+// A js/later/ module, imported when needed; a retry asks a fresh address (failures stick).
+export function later(file, name, waiting = () => null) {
+  let got = null;
+  let pending = null;
+  let tries = 0;
+  let wanted = false;   // drawn before it came (a prefetch redraws nothing)
+  const load = () => {
+    pending = pending || import(new URL(`../later/${file}${tries ? `?try=${tries}` : ''}`, import.meta.url))
+      .then((module) => {
+        got = module[name];
+        if (wanted) document.dispatchEvent(new CustomEvent('zaicun:render'));
+      }, () => { tries += 1; pending = null; });
+    return pending;
+  };
+  const draw = (...args) => (got ? got(...args) : (wanted = true, load(), waiting()));
+  draw.load = load;
+  return draw;
+}

@@ -4,7 +4,7 @@ import { t } from '../i18n.js';
 import * as fmt from '../format.js';
 import { state } from '../store.js';
 import * as field from '../field.js';
-import { chip, ruleCard, title } from './common.js';
+import { chip, later, ruleCard, title } from './common.js';
 
 const CATEGORIES = ['rural', 'urban', 'other'];
 const blank = () => ({ reported_on: fmt.dateKey(), title: '', category: '', summary: '' });
@@ -17,25 +17,13 @@ export function reportsView() {
   return h('div', { class: 'screen reports' },
     title(t('reports_title')),
     results.map(ruleCard),
-    rectificationCard(),
+    rectificationCard(rerender),
     form(),
     list());
 }
 
-// 整改 (the township's critique points) is drawn by a module loaded the first time it is
-// needed and kept by the service worker from then on (js/later/: not in the first download).
-let rectifications = () => null;
-let loading = null;
-
-function rectificationCard() {
-  if (!loading) {
-    loading = import('../later/rectifications.js').then((module) => {
-      rectifications = module.rectifications;
-      rerender();
-    }, () => { loading = null; });   // offline before it was ever fetched: tried again later
-  }
-  return rectifications(rerender);
-}
+// 整改 (the township's critique points): a module of js/later/, drawn once it has loaded.
+const rectificationCard = later('rectifications.js', 'rectifications');
 
 function input(name, props) {
   return h(props.tag || 'input', { id: `report-${name}`, name, value: draft[name],
