@@ -87,8 +87,11 @@ def test_a_server_error_mid_sync_keeps_the_item_and_it_lands_once(live, page):
 def test_a_final_refusal_is_shown_as_failed_and_the_items_after_it_still_go(live, page):
     secretary = live.person(role="secretary")
     log_in(page, secretary)
-    page.route("**/api/v1/**", lambda route: route.abort()
-               if route.request.method == "POST" else route.continue_())
+    # Routed on the context: once the service worker controls the page, its requests (even
+    # those it lets through untouched) are the context's to route, not the page's.
+    routes = page.context
+    routes.route("**/api/v1/**", lambda route: route.abort()
+                 if route.request.method == "POST" else route.continue_())
     page.get_by_role("button", name="到村签到").click()
     # Taken before the tab changes. A secretary's first refresh after logging in can take
     # seconds on a busy machine, and the tap waits for it (for the villages to choose from).
@@ -98,11 +101,11 @@ def test_a_final_refusal_is_shown_as_failed_and_the_items_after_it_still_go(live
     page.get_by_role("button", name="提交汇报").click()
     expect(waiting_badge(page)).to_contain_text("2 条待同步")
 
-    page.route("**/api/v1/visits", lambda route: route.fulfill(
+    routes.route("**/api/v1/visits", lambda route: route.fulfill(
         status=422, content_type="application/json",
         body=json.dumps({"code": "invalid_input", "message": "测试：服务器拒收了这次签到"}))
         if route.request.method == "POST" else route.continue_())
-    page.unroute("**/api/v1/**")       # only now: the check-in never reaches the server
+    routes.unroute("**/api/v1/**")     # only now: the check-in never reaches the server
     waiting_badge(page).click()
     page.get_by_role("button", name="立即同步").click()
 
