@@ -133,20 +133,22 @@ def _refuse_oversized_json():
         raise TooLarge("too_large")
 
 
-API_BLUEPRINTS = ("auth", "org", "visits", "reports", "progress", "evaluation", "audit")
+API_BLUEPRINTS = ("auth", "org", "visits", "reports", "progress", "evaluation", "closing",
+                  "audit")
 
 
 def _register_blueprints(app: Flask) -> None:
     from . import health, web
     from .audit.routes import blp as audit_blp
     from .auth.routes import blp as auth_blp
+    from .closing.routes import blp as closing_blp
     from .evaluation.routes import blp as evaluation_blp
     from .org.routes import blp as org_blp
     from .progress.routes import blp as progress_blp
     from .reports.routes import blp as reports_blp
     from .visits.routes import blp as visits_blp
     for blp in (auth_blp, org_blp, visits_blp, reports_blp, progress_blp, evaluation_blp,
-                audit_blp):
+                closing_blp, audit_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
@@ -157,6 +159,7 @@ def _import_models() -> None:
     """Every model, so the metadata (and Alembic) sees the whole schema."""
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .closing import models as _closing  # noqa: F401
     from .evaluation import models as _evaluation  # noqa: F401
     from .org import jobs as _jobs  # noqa: F401 - import jobs
     from .org import models as _org  # noqa: F401

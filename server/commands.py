@@ -204,9 +204,29 @@ def restore_command(file, yes):
     click.echo("run `zaicun init-db` if the backup comes from an older version of zaicun")
 
 
+@click.command("verify-closing")
+@click.argument("year", type=int)
+@click.argument("unit_code")
+@with_appcontext
+def verify_closing_command(year, unit_code):
+    """Recompute a closed year of a county and say whether its stored snapshot still matches
+    (exit 0), or not (exit 1: the database was changed behind the app)."""
+    from .closing.services import verify
+    closing, matches = verify(year, unit_code)
+    if closing is None:
+        raise click.ClickException(f"{unit_code} has not closed {year}")
+    state = "in force" if closing.reopened_at is None else "reopened"
+    click.echo(f"closing of {year} for {unit_code} ({state}), as of {closing.as_of}, "
+               f"{closing.people} people, snapshot SHA-256 {closing.snapshot_sha256}")
+    if not matches:
+        click.echo("DIFFERS: the year recomputed now does not match the stored snapshot", err=True)
+        sys.exit(1)
+    click.echo("matches: the year recomputed now is the stored snapshot, byte for byte")
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, create_user_command, import_villages_command,
                     import_users_command, import_posts_command, seed_demo_command,
                     load_calendar_command, recompute_credits_command, backup_command,
-                    restore_command):
+                    restore_command, verify_closing_command):
         app.cli.add_command(command)

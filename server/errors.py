@@ -30,11 +30,12 @@ class ApiError(Exception):
     keeps_writes = False
 
     def __init__(self, code: str, /, errors: dict | None = None, headers: dict | None = None,
-                 **params):
+                 body: dict | None = None, **params):
         super().__init__(code)
         self.code = code
         self.errors = errors
         self.headers = headers or {}
+        self.body = body or {}
         self.params = params
 
 
@@ -89,9 +90,10 @@ def status_of(exc: ApiError) -> int:
 
 
 def error_response(status: int, code: str, /, errors: dict | None = None,
-                   headers: dict | None = None, **params):
-    """Build the JSON error response, its field errors in the request's language too."""
-    body = {"code": code, "message": message(code, **params)}
+                   headers: dict | None = None, body: dict | None = None, **params):
+    """Build the JSON error response, its field errors in the request's language too; ``body``
+    adds what a refusal's contract names beside them (``"year"`` of ``period_closed``)."""
+    body = {**(body or {}), "code": code, "message": message(code, **params)}
     if errors:
         body["errors"] = localize_errors(errors, prefers_english())
     response = jsonify(body)
@@ -134,7 +136,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(status_of(exc), exc.code, exc.errors, exc.headers, **exc.params)
+        return error_response(status_of(exc), exc.code, exc.errors, exc.headers, exc.body,
+                              **exc.params)
 
     def _unavailable():
         return error_response(503, "unavailable",

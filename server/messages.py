@@ -49,6 +49,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "links_no_post": ("该人员在 {date} 没有班子成员或书记任职，不能包村；请改选任职期间的生效日期。",
                       "This person holds no cadre or secretary post on {date}; "
                       "choose a date within a post to link villages from."),
+    "period_closed": ("该年度已封存，如需补录请联系组织部",
+                      "This year is closed; to add or change a record, "
+                      "contact the organisation department."),
+    "pending_reviews": ("该年度还有 {count} 条到村记录待审核，审核完毕后才能封存。",
+                        "{count} visits of this year still await review; "
+                        "review them before closing the year."),
+    "year_closed": ("{code} 的 {year} 年度已经封存。", "Year {year} of {code} is closed already."),
+    "not_closed": ("该年度没有封存。", "That year is not closed."),
+    "reason_required": ("请写明重新开放的理由。", "Give a reason for reopening."),
     "year_out_of_range": ("年份 {year} 不在可查询的范围内（2000 年至今年）。",
                           "Year {year} is not one that can be asked about (2000 to this year)."),
     "unknown_user": ("未知用户：{username}", "Unknown user: {username}"),

@@ -7,7 +7,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from ..progress.export import ROLE_WORDS, STATUS_WORDS, append_row
+from ..progress.export import ROLE_WORDS, STATUS_WORDS, append_row, closed_mark
 
 ITEM_WORDS = {"open": ("未开始", "open"), "in_progress": ("整改中", "in progress"),
               "done_claimed": ("已报完成", "claimed done"), "done": ("已完成", "done")}
@@ -62,7 +62,7 @@ def pack_xlsx(pack: dict, english: bool) -> bytes:
     """The pack (as the API dumps it) as a workbook."""
     unit, year, as_of = pack["unit"], pack["year"], pack["as_of"]
     title = (f"{unit['name']} {year} evaluation pack, as of {as_of}" if english else
-             f"{unit['name']} {year} 年述职评议考核材料（统计截至 {as_of}）")
+             f"{unit['name']} {year} 年述职评议考核材料（统计截至 {as_of}）") + closed_mark(pack, english)
     book = Workbook()
     people = book.active
     people.title = "People" if english else "人员"

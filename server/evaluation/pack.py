@@ -16,6 +16,7 @@ from sqlalchemy import select
 from .. import policy
 from ..auth.models import User
 from ..clock import local_day_bounds, today
+from ..closing import services as closings
 from ..errors import InvalidInput
 from ..extensions import db
 from ..org.models import POST_ORDER, Post, Unit
@@ -23,6 +24,7 @@ from ..progress.coverage import linked_village_coverage
 from ..progress.facts import county_code_of, working_calendar
 from ..progress.models import Absence, DayCredit
 from ..progress.rollup import rollup
+from ..progress.schemas import ClosedSchema
 from ..progress.services import resolve_as_of, result_dict
 from ..reports.models import ThematicReport
 from ..rulebooks import ruleset
@@ -80,6 +82,22 @@ def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -
             "year": year, "as_of": as_of, "people": people,
             "rectifications": [as_of_day(item, as_of)
                                for item in list_items(actor, unit.code, year - 1)]}
+
+
+def freeze_pack(pack: dict, unit: Unit, english: bool) -> dict:
+    """A pack (as dumped) of a closed year: each person's results are the snapshot's, and the
+    pack carries the closing's stamp (RULES.md §9)."""
+    frozen = closings.frozen_for(unit, pack["year"], date.fromisoformat(pack["as_of"]))
+    if frozen is None:
+        return pack
+    for person in pack["people"]:
+        closing, row = closings.frozen_row([frozen], person["user"]["id"],
+                                           person["user"]["unit_code"])
+        if row is not None:
+            person["rules"] = closings.frozen_rules(closing, row, english)
+    pack["as_of"] = frozen.as_of.isoformat()
+    pack["closed"] = ClosedSchema().dump(frozen.stamp)
+    return pack
 
 
 def as_of_day(item, as_of: date) -> dict:

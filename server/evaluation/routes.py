@@ -1,5 +1,6 @@
 """Rectification items and the evaluation pack (API.md "Evaluation pack and rectification
 items"). Views hand the services the actor and the data; the commit point commits."""
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from .. import clock
@@ -8,7 +9,7 @@ from ..messages import prefers_english
 from ..progress.export import XLSX_TYPE, attachment
 from . import rectifications as items
 from .export import pack_xlsx
-from .pack import evaluation_pack, township_for_pack
+from .pack import evaluation_pack, freeze_pack, township_for_pack
 from .schemas import (
     EvaluationPackSchema,
     EvaluationQuerySchema,
@@ -32,11 +33,13 @@ def get_pack(args, year):
     secretary first, then the team in pinyin order; ``format=xlsx`` for a workbook."""
     actor = current_user()
     english = prefers_english()
-    pack = evaluation_pack(actor, year, township_for_pack(actor, args["unit_code"]), english)
+    unit = township_for_pack(actor, args["unit_code"])
+    pack = freeze_pack(EvaluationPackSchema().dump(evaluation_pack(actor, year, unit, english)),
+                       unit, english)
     if args["format"] == "xlsx":
         name = f"evaluation-{pack['unit']['code']}-{year}.xlsx"
-        return attachment(pack_xlsx(EvaluationPackSchema().dump(pack), english), name, XLSX_TYPE)
-    return pack
+        return attachment(pack_xlsx(pack, english), name, XLSX_TYPE)
+    return jsonify(pack)
 
 
 @blp.route("/rectifications", methods=["POST"])

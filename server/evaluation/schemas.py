@@ -2,7 +2,13 @@
 from marshmallow import Schema, fields, validate
 
 from ..org.schemas import PostSchema
-from ..progress.schemas import YEAR, CoverageSchema, PersonSummarySchema, RuleResultSchema
+from ..progress.schemas import (
+    YEAR,
+    ClosedSchema,
+    CoverageSchema,
+    PersonSummarySchema,
+    RuleResultSchema,
+)
 from ..schemas import UNIT_CODE, Day, Flag, LocalDateTime, Note, OptionalText, Text
 
 
@@ -112,3 +118,5 @@ class EvaluationPackSchema(Schema):
         "description": "The secretary first, then the team in pinyin order; no score, no rank"})
     rectifications = fields.List(fields.Nested(RectificationSchema), metadata={
         "description": "The township's items of the year before, with their notes"})
+    closed = fields.Nested(ClosedSchema, metadata={
+        "description": "A closed year: the results are its snapshot's (RULES.md §9)"})

@@ -44,6 +44,7 @@ from ..auth.models import FIELD_ROLES, User
 from ..auth.passwords import check_policy, one_time_password
 from ..auth.usernames import username_key
 from ..clock import today
+from ..closing import guard
 from ..db_types import utcnow
 from ..errors import ApiError, Conflict, InvalidInput
 from ..extensions import db
@@ -355,6 +356,7 @@ def check_users(actor: User | None, table: Table, progress: Progress | None = No
     seen: set[str] = set()
     plan = UserPlan()
     now = utcnow()
+    closed = guard.in_force()
     for row_no, data, cells in loaded:
         key = keys[row_no]
 
@@ -367,6 +369,11 @@ def check_users(actor: User | None, table: Table, progress: Progress | None = No
             unit = None if code is None else check_found_unit(units.get(code), code, actor=actor)
             check_role_unit(data["role"], unit)
             policy.ensure_may_place(actor, unit)
+            if data.get("active_from") is None:
+                data["active_from"] = guard.opening_day(closed, [unit])
+            else:
+                guard.refuse_closed(closed, guard.years_between(
+                    data["active_from"], data.get("active_until")), [unit])
             check_policy(data["username"], data["password"])
             if key in stored:
                 raise duplicate()
@@ -608,6 +615,7 @@ def import_posts(actor: User | None, text: str | Table, dry_run: bool = False) -
             select(User).where(User.username_key.in_(chunk))))
     seen: set[str] = set()
     checked = []
+    closed = guard.in_force()
     for row_no, data, _ in loaded:
         try:
             person = people.get(keys[row_no])
@@ -620,6 +628,8 @@ def import_posts(actor: User | None, text: str | Table, dry_run: bool = False) -
                                     "unit_code", actor)
             check_role_unit(data["role"], unit)
             posts.check_change(person, data["starts_on"])
+            guard.refuse_closed(closed, [data["starts_on"].year],
+                                guard.person_units(person, unit))
             for cut in posts.cut_by(person, data["starts_on"]):
                 policy.ensure_may_place(actor, cut.unit)
         except ApiError as exc:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..audit.models import record
 from ..auth.models import FIELD_ROLES, User
 from ..clock import today
+from ..closing import guard
 from ..compliance.engine import Held, Person
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
@@ -204,6 +205,7 @@ def change_post(actor: User | None, user: User, unit: Unit | None, role: str,
     correction of dates, not a change."""
     check_role_unit(role, unit)
     check_change(user, start)
+    guard.ensure_person_open(user, [start.year], unit)
     for post in cut_by(user, start):
         post.ends_on = start - timedelta(days=1)
     new = Post(unit=unit, role=role, starts_on=start)
@@ -256,6 +258,8 @@ def correct_post(actor: User | None, user: User, post: Post, data: dict) -> Post
     clash = _overlap(user.posts, start, end, but=post)
     if clash is not None:
         _refuse_overlap(clash, "from" if "starts_on" in data else "until")
+    guard.ensure_person_open(user, [*guard.changed_years(post.starts_on, start, end=False),
+                                    *guard.changed_years(post.ends_on, end, end=True)])
     before = {"from": str(post.starts_on) if post.starts_on else None,
               "until": str(post.ends_on) if post.ends_on else None}
     post.starts_on, post.ends_on = start, end
@@ -276,6 +280,11 @@ def edit_in_effect(user: User, unit: Unit | None, role: str, start: date | None,
     overlap like one)."""
     posts = in_order(user.posts)
     current = in_effect(posts, today())
+    guard.ensure_person_open(user, [
+        *(guard.years_between(current.starts_on, current.ends_on)
+          if (current.unit, current.role) != (unit, role) else ()),
+        *guard.changed_years(posts[0].starts_on, start, end=False),
+        *guard.changed_years(posts[-1].ends_on, end, end=True)], unit)
     current.unit, current.role = unit, role
     if posts[0].starts_on != start:
         posts[0].starts_on = start

@@ -19,6 +19,7 @@ from ..auth.passwords import check_policy, hash_password, one_time_password
 from ..auth.services import revoke_all_tokens
 from ..auth.usernames import username_key
 from ..clock import today
+from ..closing import guard
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..geo import gcj02_to_wgs84
@@ -255,7 +256,12 @@ def create_user(actor: User | None, data: dict, must_change_password: bool = Fal
     user = User(username=data["username"], name=data["name"].strip(), role=data["role"],
                 unit=unit, active=True, password_hash=hash_password(data["password"]),
                 must_change_password=must_change_password)
-    posts.first_post(user, unit, data["role"], data.get("active_from"), data.get("active_until"))
+    start, end = data.get("active_from"), data.get("active_until")
+    if start is None:
+        start = guard.opening_day(guard.in_force(), [unit])
+    else:
+        guard.ensure_open(guard.years_between(start, end), [unit])
+    posts.first_post(user, unit, data["role"], start, end)
     _insert(user, duplicate)
     return user
 
@@ -340,6 +346,9 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str],
         villages.append(village)
     if start is None and user.links:
         start = today()
+    if start is None:  # first links: from always, but not into a closed year
+        start = guard.opening_day(guard.in_force(), guard.person_units(user))
+    guard.ensure_person_open(user, guard.years_between(start, post.ends_on))
     posts.relink(user, post, villages, start)
     if actor is not None:
         record(actor.id, "user", user.id, "linked_villages",

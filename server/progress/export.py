@@ -67,14 +67,23 @@ def _generated_at() -> str:
     return clock.now().astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
 
 
+def closed_mark(data: dict, english: bool) -> str:
+    """The title's words for a closed year's results: the snapshot's hash (RULES.md §9)."""
+    closed = data.get("closed")
+    if not closed:
+        return ""
+    sha = closed["snapshot_sha256"]
+    return f"; closed, snapshot SHA-256 {sha}" if english else f"；已封存，快照 SHA-256 {sha}"
+
+
 def _title(data: dict, english: bool) -> str:
     calendar = _word(CALENDAR_WORDS, data["calendar"], english)
     unit = data.get("unit_name") or ""
     if english:
         return (f"{unit} village work compliance {data['year']} — as of {data['as_of']}; "
-                f"{calendar}; generated {_generated_at()}")
+                f"{calendar}; generated {_generated_at()}{closed_mark(data, english)}")
     return (f"{unit}{data['year']}年度在村工作情况 — 统计截至 {data['as_of']}；{calendar}；"
-            f"生成于 {_generated_at()}")
+            f"生成于 {_generated_at()}{closed_mark(data, english)}")
 
 
 def _rules(data: dict) -> list[tuple[str, str]]:

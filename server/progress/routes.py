@@ -1,8 +1,10 @@
 """Compliance, the per-day breakdown, roll-ups, exports, absences, balances and calendars."""
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from .. import policy
 from ..auth.request_auth import current_user
+from ..closing import services as closings
 from ..messages import prefers_english
 from ..org.services import get_user_for_org
 from ..rulebooks import rulebook_for
@@ -55,11 +57,23 @@ def get_rules():
 
 
 def _person_compliance(person, as_of):
+    """A person's results as of a date; of a closed year, its snapshot's (RULES.md §9)."""
     post, ended = services.shown_as_of(person, as_of)
-    return {"user": services.person_summary(person, post), "year": as_of.year, "as_of": as_of,
-            "unit_code": post.unit_code if post else None, "post_ended": ended,
-            "rules": [services.result_dict(r, prefers_english())
-                      for r in services.results_for(person, as_of)]}
+    unit_code = post.unit_code if post else None
+    english = prefers_english()
+    frozen = closings.frozen_for(post.unit if post else None, as_of.year, as_of)
+    closing, row = closings.frozen_row([frozen] if frozen else [], person.id, unit_code)
+    answer = PersonComplianceSchema().dump({
+        "user": services.person_summary(person, post), "year": as_of.year,
+        "as_of": closing.as_of if closing else as_of, "unit_code": unit_code,
+        "post_ended": ended, "closed": closing.stamp if closing else None,
+        "rules": [] if closing else [services.result_dict(r, english)
+                                     for r in services.results_for(person, as_of)]})
+    if closing is None:
+        del answer["closed"]
+    else:
+        answer["rules"] = closings.frozen_rules(closing, row, english)
+    return jsonify(answer)
 
 
 @blp.route("/compliance/me", methods=["GET"])
@@ -92,16 +106,21 @@ def get_user_days(args, user_id):
 
 
 def rollup(args) -> dict:
+    """The roll-up as the API answers it (dumped); rows of people in a county that closed the
+    year are its snapshot's (RULES.md §9), and a unit within that county says so."""
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
     unit, rows = services.unit_rows(current_user(), args.get("unit_code"), as_of)
     calendar = services.working_calendar(county_code_of(unit)).kind(as_of.year)
     english = prefers_english()
-    answer = {"unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
-              "year": as_of.year, "as_of": as_of, "calendar": calendar,
-              "rows": [{"user": person.summary(), "unit_code": person.unit_code,
-                        "post_ended": person.post_ended,
-                        "rules": [services.result_dict(r, english) for r in results]}
-                       for person, results in rows]}
+    frozen = closings.frozen_for(unit, as_of.year, as_of)
+    answer = RollupSchema().dump({
+        "unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
+        "year": as_of.year, "as_of": frozen.as_of if frozen else as_of, "calendar": calendar,
+        "closed": frozen.stamp if frozen else None,
+        "rows": [services.rollup_row(person, results, english) for person, results in rows]})
+    if frozen is None:
+        del answer["closed"]
+    closings.freeze_rows(answer["rows"], as_of.year, as_of, english)
     if args.get("include") == "coverage":
         coverage = linked_village_coverage([person for person, _ in rows], as_of)
         for row in answer["rows"]:
@@ -118,7 +137,7 @@ def get_rollup(args):
     ``include=coverage`` adds each row's linked-village coverage: of the villages linked to
     the person, how many they visited (a counting visit) in the year up to ``as_of``.
     """
-    return rollup(args)
+    return jsonify(rollup(args))
 
 
 @blp.route("/compliance/export", methods=["GET"])

@@ -1,7 +1,7 @@
 """Request and response shapes for compliance, absences, balances and calendars."""
 from marshmallow import Schema, fields, validate
 
-from ..schemas import UNIT_CODE, Day, Flag, Id, OptionalText
+from ..schemas import UNIT_CODE, Day, Flag, Id, LocalDateTime, OptionalText
 from .models import ABSENCE_KINDS
 
 YEAR = validate.Range(2000, 2100)
@@ -90,6 +90,13 @@ class PersonSummarySchema(Schema):
     unit_name = fields.String(allow_none=True)
 
 
+class ClosedSchema(Schema):
+    """A closed year's mark on its results (RULES.md §9): served from this snapshot."""
+    closed_at = LocalDateTime()
+    snapshot_sha256 = fields.String(metadata={
+        "description": "SHA-256 of the snapshot's canonical JSON (GET /closings/<id>/snapshot)"})
+
+
 class PersonComplianceSchema(Schema):
     user = fields.Nested(PersonSummarySchema)
     year = fields.Integer()
@@ -101,6 +108,8 @@ class PersonComplianceSchema(Schema):
         "description": "No post on `as_of`, but one earlier that year: the status is then "
                        "`met` or `missed`."})
     rules = fields.List(fields.Nested(RuleResultSchema))
+    closed = fields.Nested(ClosedSchema, metadata={
+        "description": "A closed year: the results are its snapshot's (RULES.md §9)"})
 
 
 class CoverageSchema(Schema):
@@ -125,6 +134,8 @@ class RollupSchema(Schema):
     as_of = fields.Date()
     calendar = fields.String()
     rows = fields.List(fields.Nested(RollupRowSchema))
+    closed = fields.Nested(ClosedSchema, metadata={
+        "description": "The unit's county has closed the year: rows are its snapshot's"})
 
 
 class DayVisitSchema(Schema):

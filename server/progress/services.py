@@ -10,6 +10,7 @@ from .. import clock, policy
 from ..audit.models import record
 from ..auth.models import User
 from ..clock import local_date, local_day_bounds, today, zone
+from ..closing import guard
 from ..compliance.calendar import parse_calendar_csv
 from ..compliance.engine import RuleResult, evaluate, rounded, rules_known_on
 from ..compliance.errors import CalendarFileError
@@ -67,6 +68,13 @@ def result_dict(result: RuleResult, english: bool = False) -> dict:
         "absence_credit": rounded(result.absence_credit) if result.absence_credit else None,
         "opening_balance": rounded(result.opening) if result.opening else None,
     }
+
+
+def rollup_row(person, results, english: bool = False) -> dict:
+    """A roll-up row: who, the unit shown under (and whether that post had ended), the results."""
+    return {"user": person.summary(), "unit_code": person.unit_code,
+            "post_ended": person.post_ended,
+            "rules": [result_dict(r, english) for r in results]}
 
 
 def person_summary(user: User, post=None) -> dict:
@@ -192,6 +200,7 @@ def create_absence(actor: User, data: dict) -> Absence:
                   "out_of_scope")
     if data["end"] < data["start"]:
         raise InvalidInput("invalid_input", errors={"end": ["before start"]})
+    guard.ensure_person_open(person, guard.years_between(data["start"], data["end"]))
     absence = Absence(user_id=person.id, start_date=data["start"], end_date=data["end"],
                       kind=data["kind"], counts_as_village_work=data.get(
                           "counts_as_village_work", False), note=data.get("note"),
@@ -214,6 +223,8 @@ def withdraw_absence(actor: User, absence: Absence, *, now=None) -> Absence:
     policy.ensure(policy.can_manage_absences(actor, absence.user))
     if absence.status == "withdrawn":
         return absence
+    guard.ensure_person_open(absence.user, guard.years_between(absence.start_date,
+                                                               absence.end_date))
     absence.status = "withdrawn"
     absence.withdrawn_at = now or clock.now()
     record(actor.id, "absence", absence.id, "withdrawn")
@@ -244,6 +255,7 @@ def set_opening_balance(actor: User, person: User, year: int, data: dict) -> Ope
     days = Decimal(str(data["village_days"]))
     if days * 2 != int(days * 2):
         raise InvalidInput("invalid_input", errors={"village_days": ["multiples of 0.5"]})
+    guard.ensure_person_open(person, [year])
     balance = db.session.get(OpeningBalance, (person.id, year))
     before = None if balance is None else {"village_days": str(balance.village_days),
                                            "reports": balance.reports}
@@ -291,6 +303,7 @@ def load_calendar(year: int, text: str, county: Unit | None = None) -> int:
     except CalendarFileError as exc:
         raise InvalidInput("calendar_invalid", errors={"rows": [
             {"row": exc.line, "column": exc.column, "message": exc.problem}]}) from None
+    guard.ensure_calendar_open(year, county)
     scope = county.code if county is not None else DEPLOYMENT_WIDE
     db.session.execute(delete(CalendarDay).where(CalendarDay.year == year,
                                                  CalendarDay.county_code == scope))

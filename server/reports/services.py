@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock, policy
 from ..audit.models import record
 from ..auth.models import User
+from ..closing import guard
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..fingerprint import fingerprint
@@ -64,6 +65,7 @@ def create_report(actor: User, data: dict, *,
         return _replay(existing, digest), False
     if data["reported_on"] > clock.local_date(now):
         raise InvalidInput("date_in_future", errors={"reported_on": ["in the future"]})
+    guard.ensure_person_open(person, [data["reported_on"].year])
     report = ThematicReport(client_id=client_id, user_id=person.id, created_by_id=actor.id,
                             reported_on=data["reported_on"], title=data["title"].strip(),
                             category=data.get("category"), summary=data.get("summary"),
@@ -107,6 +109,7 @@ def withdraw_report(actor: User, report: ThematicReport, *,
         return report
     if report.status != "submitted":
         raise Conflict("report_not_submitted")
+    guard.ensure_person_open(report.user, [report.reported_on.year])
     report.status = "withdrawn"
     record(actor.id, "report", report.id, "withdrawn", at=now or clock.now())
     return report
@@ -121,6 +124,7 @@ def review_report(actor: User, report: ThematicReport, decision: str, comment: s
         raise InvalidInput("comment_required", errors={"comment": ["required"]})
     if report.status != "submitted":
         raise Conflict("report_not_submitted")
+    guard.ensure_person_open(report.user, [report.reported_on.year])
     now = now or clock.now()
     report.status = "acknowledged" if decision == "acknowledge" else "rejected"
     report.review_comment, report.reviewed_at, report.reviewed_by_id = comment, now, actor.id

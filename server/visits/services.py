@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock, policy
 from ..auth.models import User
 from ..clock import local_day_bounds
+from ..closing import guard
 from ..compliance.rulebook import Rulebook
 from ..db_types import core_rows
 from ..errors import Conflict, InvalidInput
@@ -258,6 +259,7 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
+    guard.ensure_person_open(actor, [clock.local_date(check_in_at).year])
     if data.get("check_out") is None and known.open is not None:
         raise _open_conflict(known.open)
     point = _point(data["check_in"].get("location"))
@@ -362,6 +364,7 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
         raise Conflict("visit_closed")
     if visit.status != "open":
         raise Conflict("visit_not_open")
+    guard.ensure_visit_open(visit)
     now = now or clock.now()
     book = book or rulebook_for(actor)
     offset = clock_offset(client_time, now, book)
@@ -412,6 +415,7 @@ def withdraw(actor: User, visit: Visit, *, now: datetime | None = None,
         return visit
     if visit.status not in ("open", "pending_review"):
         raise Conflict("cannot_withdraw")
+    guard.ensure_visit_open(visit)
     now = now or clock.now()
     before = visit.status
     visit.status = "withdrawn"
@@ -433,6 +437,7 @@ def change_village(actor: User, visit: Visit, code: str, *, now: datetime | None
     _check_township(actor, village.township_id, code, visit.check_in_at)
     if village.id == visit.village_id:
         return visit
+    guard.ensure_visit_open(visit)
     book = book or rulebook_for(actor)
     old_code, old_flags = visit.village.code, visit.flags
     point = None if visit.check_in_lat is None else F.Point(
@@ -455,6 +460,7 @@ def _decide(actor: User, visit: Visit, decision: str, comment: str | None,
     starts, target = REVIEW_MOVES[decision]
     if visit.status not in starts:
         raise Conflict("cannot_review", errors={"id": [str(visit.id)]}, state=visit.status)
+    guard.ensure_visit_open(visit)
     before = visit.status
     visit.status = target
     visit.reviewed_at, visit.reviewed_by_id = now, actor.id

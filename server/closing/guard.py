@@ -1,0 +1,128 @@
+"""Refusing writes to a closed year (RULES.md §9), and the lock a write and a closing share.
+
+A write and a closing never interleave. Each guarded write first takes year Y's lock shared,
+then looks for a closing; a closing takes it exclusively before it looks at anything, so it
+waits for the writes in flight to commit (and counts them), and writes that come after it wait
+for its commit and are refused. On PostgreSQL the lock is a transaction-scoped advisory lock;
+on a SQLite file it is the app's one writers' turn (``server/sqlite_writers.py``), taken before
+the first read. Either way a check-out racing a closing lands wholly before it or is refused.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from .. import clock
+from ..auth.models import User
+from ..errors import Conflict
+from ..extensions import db
+from ..org.models import Unit
+from ..schemas import FIRST_DAY
+from .models import Closing
+
+if TYPE_CHECKING:
+    from ..visits.models import Visit
+
+LOCK_CLASS = 0x5A43  # the first key of the advisory locks (one per year) closings take: "ZC"
+
+
+def hold(year: int, exclusive: bool = False) -> None:
+    """Order this transaction against closings of ``year`` (see the module's docstring)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        take = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+        connection.execute(select(take(LOCK_CLASS, year)))
+        return
+    take_turn = getattr(connection.connection.dbapi_connection, "take_turn", None)
+    if take_turn is not None:
+        take_turn()
+
+
+# --- refusing writes to a closed year ---------------------------------------------------------
+
+def in_force(years=None) -> list[tuple[int, str, date]]:
+    """The closings in force (of ``years``, or all): year, the county's path, as-of date."""
+    query = (select(Closing.year, Unit.path, Closing.as_of)
+             .join(Unit, Closing.unit_id == Unit.id).where(Closing.reopened_at.is_(None)))
+    if years is not None:
+        query = query.where(Closing.year.in_(years))
+    return [tuple(row) for row in db.session.execute(query.order_by(Closing.year))]
+
+
+def refuse_closed(closings, years, units) -> None:
+    """409 ``period_closed`` when one of ``years`` is closed (in ``closings``, from
+    ``in_force``) for a county holding one of ``units``."""
+    wanted = set(years)
+    paths = [unit.path for unit in units if unit is not None]
+    for year, county, _ in closings:
+        if year in wanted and any(path.startswith(county) for path in paths):
+            raise Conflict("period_closed", body={"year": year})
+
+
+def ensure_open(years, units) -> None:
+    """Refuse (409 ``period_closed``) a write touching ``years`` for someone in ``units`` (the
+    units of the posts of the person whose results it changes, or the county whose calendar
+    it is) when one of those years is closed for a county holding one of the units."""
+    years = sorted({y for y in years if y is not None and y <= clock.today().year})
+    if not years:  # a year to come cannot be closed yet
+        return
+    for year in years:
+        hold(year)
+    refuse_closed(in_force(years), years, units)
+
+
+def opening_day(closings, units) -> date | None:
+    """The first day after the latest closed year of a county holding one of ``units``: where
+    a new person's post or first links would otherwise hold "from always" (and so change the
+    closed years), they start then (docs/decisions.md, "Closing a year")."""
+    paths = [unit.path for unit in units if unit is not None]
+    ends = [as_of for _, county, as_of in closings if any(p.startswith(county) for p in paths)]
+    return max(ends) + timedelta(days=1) if ends else None
+
+
+def changed_years(old: date | None, new: date | None, *, end: bool) -> range:
+    """The years whose results a moved date (a post's start, or with ``end`` its end) changes:
+    every year between the old and the new one (an open start: from the first year; an open
+    end: through next year)."""
+    if old == new:
+        return range(0)
+    open_end = date(clock.today().year + 1, 12, 31) if end else FIRST_DAY
+    dates = [d if d is not None else open_end for d in (old, new)]
+    return range(min(dates).year, max(dates).year + 1)
+
+
+def person_units(person: User, *more: Unit | None) -> list[Unit | None]:
+    """Every unit the person holds, held or will hold a post in (one post: their unit, no
+    query), and ``more``."""
+    held = (post.unit for post in person.posts) if person.several_posts else ()
+    return [person.unit, *held, *more]
+
+
+def ensure_person_open(person: User, years, *more: Unit | None) -> None:
+    """``ensure_open`` for a write that changes ``person``'s results in ``years``."""
+    ensure_open(years, person_units(person, *more))
+
+
+def years_between(first: date | None, last: date | None) -> range:
+    """The years a span of dates touches (an open end: up to the year after today)."""
+    start = (first or FIRST_DAY).year
+    end = (last.year if last is not None else clock.today().year + 1)
+    return range(start, end + 1)
+
+
+def ensure_visit_open(visit: Visit) -> None:
+    """A visit's writes are of the year of its check-in date, in its person's units."""
+    ensure_person_open(visit.user, [clock.local_date(visit.check_in_at).year])
+
+
+def ensure_calendar_open(year: int, county: Unit | None) -> None:
+    """A county's calendar of a closed year is fixed; so is the deployment-wide one of a year
+    any county has closed (a county without its own calendar uses it)."""
+    if county is not None:
+        ensure_open([year], [county])
+        return
+    hold(year)
+    if in_force([year]):
+        raise Conflict("period_closed", body={"year": year})
