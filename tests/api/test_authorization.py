@@ -12,8 +12,11 @@ Every object a test acts on is made through the API by its owner, as the app wou
 """
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from server.extensions import db
 from tests.conftest import PASSWORD, at, check_in_body, make_user, new_id, token_for
 
 API = "/api/v1"
@@ -742,3 +745,61 @@ def test_who_may_move_people_and_read_or_answer_the_evaluation(client, org, acto
     observed = {action: perform(client, org, where, auth).status_code
                 for action, perform in LATER_ACTIONS.items()}
     assert observed == expected
+
+
+# --- closing a year (RULES.md §9) -----------------------------------------------------------------
+# The county acted on is 示范县 (county) or 邻县 (other); "reopen" and "snapshot" act on a closing
+# the root admin made first.
+
+_COUNTY = {"county": "341122", "other": "341123"}
+_LAST_YEAR = date.today().year - 1
+
+
+def _closing(client, org, where):
+    response = client.post(f"{API}/closings", headers=token_for(client, org.root),
+                           json={"year": _LAST_YEAR, "unit_code": _COUNTY[where]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+CLOSING_ACTIONS = {
+    "close": lambda c, org, w, h: c.post(f"{API}/closings", headers=h, json={
+        "year": _LAST_YEAR, "unit_code": _COUNTY[w]}),
+    "list": lambda c, org, w, h: c.get(f"{API}/closings?unit_code={_COUNTY[w]}", headers=h),
+    "reopen": lambda c, org, w, h: (_closing(c, org, w), c.post(
+        f"{API}/closings/{_LAST_YEAR}/{_COUNTY[w]}/reopen", headers=h,
+        json={"reason": "补录"}))[1],
+    "snapshot": lambda c, org, w, h: c.get(
+        f"{API}/closings/{_closing(c, org, w)}/snapshot", headers=h),
+}
+
+CLOSING_MATRIX = [
+    # actor             where     close list reopen snapshot
+    ("cadre",           "county", 403,  403, 403,   404),
+    ("secretary",       "county", 403,  403, 403,   404),
+    ("supervisor",      "county", 201,  200, 403,   200),
+    ("supervisor",      "other",  403,  403, 403,   404),
+    ("town_supervisor", "county", 403,  403, 403,   404),
+    ("admin",           "county", 201,  200, 200,   200),
+    ("admin",           "other",  403,  403, 403,   404),
+    ("root",            "other",  201,  200, 200,   200),
+]
+
+
+@pytest.mark.parametrize("actor, where, expected", rows(
+    CLOSING_MATRIX, CLOSING_ACTIONS, lambda actor, where: f"{actor} on {where}"))
+def test_who_may_close_a_year_reopen_it_and_read_its_snapshot(client, org, actor, where,
+                                                             expected):
+    auth = token_for(client, person(org, actor))
+    observed = {}
+    for action, perform in CLOSING_ACTIONS.items():
+        observed[action] = perform(client, org, where, auth).status_code
+        clear_closings()
+    assert observed == expected
+
+
+def clear_closings():
+    """Each action starts with the year open (a closing is never deleted by the app)."""
+    from server.closing.models import Closing
+    db.session.execute(Closing.__table__.delete())
+    db.session.commit()
