@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from . import clock
 from .auth.models import User
 from .auth.passwords import check_policy, hash_password, verify_password
+from .closing.services import close_year
 from .evaluation.rectifications import add_note as add_rectification_note
 from .evaluation.rectifications import create_item as create_rectification
 from .evaluation.rectifications import review_item as review_rectification
@@ -369,6 +370,8 @@ class Demo:
             db.session.commit()
         self.calendar = working_calendar(COUNTY[0])
         self._schedule_reports()
+        self._at(self._local(self.today - timedelta(days=RECORDED_DAYS_AGO), time(16)),
+                 self._close_last_year)
         self._history(progress)
         self._rectifications()
         self._open_visit(self.people[DEMO_CADRE])
@@ -527,6 +530,22 @@ class Demo:
                                 "client_id": self._uuid(), "note": text,
                                 "claim_done": action == "claim"}))
                         db.session.commit()
+
+    def _close_last_year(self) -> None:
+        """After the meeting the county's supervisor decides last year's visits still waiting
+        for review, then closes the year (POST /closings, RULES.md §9): what the meeting
+        judged stays, and later writes to it are refused."""
+        supervisor, year = self.users["supervisor"], self.today.year - 1
+        start, end = clock.local_day_bounds(date(year, 1, 1), date(year, 12, 31))
+        waiting = db.session.scalars(select(Visit.id).where(
+            Visit.status == "pending_review", Visit.check_in_at >= start,
+            Visit.check_in_at < end).order_by(Visit.id)).all()
+        for visit_id in waiting:
+            self._review(supervisor, visit_id, "approve", "年终集中审核：情况属实",
+                         "pending_review")()
+        db.session.commit()  # the decisions' credits are brought up to date on commit
+        close_year(supervisor, year, COUNTY[0], "述职评议考核会后封存", now=clock.now())
+        db.session.commit()
 
     def _credits_so_far(self, day: date) -> dict[int, float]:
         """Each person's village days this year so far, as the server keeps them."""

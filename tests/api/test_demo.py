@@ -432,3 +432,20 @@ def test_last_years_critique_points_are_in_every_state(demo):
     assert {i.unit.code for i in items} == {"341122100", "341122101", "341122200"}
     sent_back = next(i for i in items if any(n.kind == "send_back" for n in i.notes))
     assert sent_back.status == "in_progress" and sent_back.notes[-1].kind == "note"
+
+
+def test_last_year_is_closed_after_the_meeting_and_its_snapshot_still_holds(demo, client):
+    from server.closing.models import Closing
+    from server.closing.services import verify
+    year = datetime.now(ZONE).year - 1
+    closing = db.session.scalar(select(Closing))
+    assert (closing.year, closing.unit.code, closing.as_of) == (year, "341122",
+                                                               date(year, 12, 31))
+    assert closing.reopened_at is None and closing.closed_by.username == "supervisor"
+    assert closing.people > 0
+    assert verify(year, "341122")[1]  # the demo's later writes left the closed year alone
+    cadre = client.post("/api/v1/auth/login", json={"username": DEMO_CADRE,
+                                                     "password": DEMO_PASSWORD}).get_json()
+    mine = client.get(f"/api/v1/compliance/me?year={year}",
+                      headers={"Authorization": f"Bearer {cadre['token']}"}).get_json()
+    assert mine["closed"]["snapshot_sha256"] == closing.snapshot_sha256
