@@ -8,7 +8,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import VILLAGE, log_in, stored, wait_for_script, wait_until, waiting_badge
+from .conftest import (
+    PASSWORD,
+    VILLAGE,
+    log_in,
+    stored,
+    wait_for_script,
+    wait_until,
+    waiting_badge,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -253,3 +261,47 @@ def test_a_report_filed_offline_says_it_waits_for_signal_and_then_that_it_was_su
     expect(note).to_have_text("已提交。", timeout=15_000)
     reports = wait_until(page, lambda: live.api("GET", f"/reports?user_id={secretary.id}").json())
     assert [r["title"] for r in reports] == ["无信号时登记的汇报"]
+
+
+def test_a_check_out_synced_after_the_county_closed_the_year_fails_with_the_plain_message(
+        live, page):
+    """RULES.md §9: a write to a closed year is refused with 409 ``period_closed``, final for the
+    phone, and the phone says what to do. The year is reopened at the end (other tests of the
+    module check in this year)."""
+    cadre = live.person(role="cadre")
+    log_in(page, cadre)
+    page.get_by_role("button", name="到村签到").click()
+    visit = wait_until(page, lambda: live.visits_of(cadre))[0]
+    routes = page.context
+    routes.route("**/api/v1/**", lambda route: route.abort()
+                 if route.request.method == "POST" else route.continue_())
+    page.get_by_role("button", name="离村签退").click()
+    expect(waiting_badge(page)).to_contain_text("1 条待同步")
+
+    # Meanwhile the county decides what waits for review and closes the year.
+    made = live.api("POST", "/users", json={
+        "username": f"closer_{visit['id']}", "password": PASSWORD, "name": "县委组织部",
+        "role": "supervisor", "unit_code": "341122"})
+    assert made.status_code == 201, made.text
+    token = live.login(f"closer_{visit['id']}", PASSWORD)
+    waiting = [v["id"] for v in live.api("GET", "/visits?status=pending_review&page_size=100",
+                                         token).json()]
+    if waiting:
+        assert live.api("POST", "/visits/review", token, json={
+            "ids": waiting, "decision": "approve"}).status_code == 200
+    year = time.localtime().tm_year
+    closed = live.api("POST", "/closings", token, json={"year": year, "unit_code": "341122"})
+    assert closed.status_code == 201, closed.text
+    try:
+        routes.unroute("**/api/v1/**")
+        waiting_badge(page).click()
+        page.get_by_role("button", name="立即同步").click()
+        failed = page.locator(".queue-item.failed")
+        expect(failed).to_contain_text("该年度已封存，如需补录请联系组织部")
+        expect(waiting_badge(page)).to_contain_text("1 条失败")
+        stored_visit = live.api("GET", f"/visits/{visit['id']}").json()
+        assert stored_visit["status"] == "open"  # nothing of the check-out landed
+    finally:
+        reopened = live.api("POST", f"/closings/{year}/341122/reopen",
+                            json={"reason": "测试结束，重新开放"})
+        assert reopened.status_code == 200, reopened.text
