@@ -1,6 +1,7 @@
 // 在村 console: the pages county staff use to see who is on track and to review (overview,
-// township, person, 待审核, reports, absences, admin). The app loads this module only when a
-// supervisor, admin or secretary opens a console address, and draws the console into its <main>.
+// township, person, 待审核, reports, absences, 述职评议, 封存, admin). The app loads this module
+// only when a supervisor, admin or secretary opens a console address, and draws the console
+// into its <main>.
 // Every page fetches what it shows from the API as it opens; nothing here is kept offline.
 import { h, replace } from '../js/dom.js';
 import { t, getLang, addWords } from '../js/i18n.js';
@@ -19,6 +20,7 @@ const PAGES = [
   { pattern: 'reports', module: './reports.js', roles: ['supervisor', 'admin'] },
   { pattern: 'absences', module: './absences.js', roles: ['supervisor', 'admin'] },
   { pattern: 'evaluation', module: './evaluation.js', roles: ['supervisor', 'admin', 'secretary'] },
+  { pattern: 'closings', module: './closings.js', roles: ['supervisor', 'admin'] },
   { pattern: 'admin', module: './admin.js', roles: ['admin'] },
   { pattern: 'admin/:section', module: './admin.js', roles: ['admin'] },
 ];

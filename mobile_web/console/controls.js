@@ -23,6 +23,7 @@ addWords({
     console_load_failed: '没有取到数据（{status}）。',
     console_offline: '连不上服务器。请联网后再试。',
     console_calendar_estimated: '本年度尚未载入官方日历，按周一至周五估算。',
+    console_closed: '该年度已封存（{when}），结果取自封存快照。快照 SHA-256：',
   },
   en: {
     console_year: 'Year',
@@ -39,6 +40,7 @@ addWords({
     console_load_failed: 'The data did not come ({status}).',
     console_offline: 'Cannot reach the server. Try again when online.',
     console_calendar_estimated: 'No official calendar is loaded for this year: Monday to Friday are counted.',
+    console_closed: 'This year is closed ({when}): the results are its stored snapshot. Snapshot SHA-256: ',
   },
 });
 
@@ -133,6 +135,23 @@ export function asOfLine(data) {
   return h('p', { class: 'muted as-of' },
     t('console_as_of_line', { date: fmt.dayLabel(`${data.as_of}T12:00:00+08:00`) }),
     data.calendar === 'estimated' ? h('span', { class: 'hint' }, ' ', t('console_calendar_estimated')) : null);
+}
+
+/** "2026-01-20 09:30" in Asia/Shanghai, the year included (closings are of past years). */
+export const stamped = (at) => (at ? `${fmt.dateKey(at)} ${fmt.clock(at)}` : '–');
+
+/** A hash in full: monospace, wrapping anywhere, selectable as one word. */
+export const hash = (sha) => h('code', { class: 'sha256', 'data-sha256': sha }, sha);
+
+/**
+ * 该年度已封存: a closed year's answer (`closed`: {closed_at, snapshot_sha256}) says so, with the
+ * snapshot's hash (RULES.md §9); nothing for an open year.
+ */
+export function closedNotice(data, extra = '') {
+  if (!data || !data.closed) return null;
+  return h('div', { class: `notice info closed-notice ${extra}`.trim(), 'data-closed': '' },
+    h('p', {}, t('console_closed', { when: stamped(data.closed.closed_at) }),
+      hash(data.closed.snapshot_sha256)));
 }
 
 /** 导出: the current view (unit, year, as-of) as xlsx or csv, downloaded by the browser. */

@@ -9,7 +9,7 @@ import { t, addWords } from '../js/i18n.js';
 import * as fmt from '../js/format.js';
 import { chip, title } from '../js/views/common.js';
 import { svg } from './charts.js';
-import { download, load, refusedPage } from './controls.js';
+import { closedNotice, download, hash, load, refusedPage, stamped } from './controls.js';
 import { bound, busy, day, notice, problem, send, yearPicker } from './work.js';
 
 addWords({
@@ -53,6 +53,7 @@ addWords({
     note_confirm: '确认完成',
     note_send_back: '退回',
     note_note: '进展',
+    eval_closed_mark: '已封存（{when}）· 快照 SHA-256：',
   },
   en: {
     eval_title: 'Evaluation',
@@ -94,6 +95,7 @@ addWords({
     note_confirm: 'confirmed',
     note_send_back: 'sent back',
     note_note: 'progress',
+    eval_closed_mark: 'Closed ({when}) · snapshot SHA-256: ',
   },
 });
 
@@ -130,17 +132,28 @@ async function evaluation(ctx) {
       yearPicker('eval-year', year, (y) => ctx.go({ year: y })),
       h('button', { type: 'button', class: 'secondary', onclick: () => window.print() }, t('eval_print')),
       h('button', { type: 'button', class: 'secondary', onclick: (e) => workbook(e.target, year, code) },
-        t('eval_xlsx'))),
+        t('eval_xlsx')),
+      closingsLink(ctx)),
     note.node(),
+    closedNotice(pack, 'no-print'),
     // The printout: a table whose header row repeats on every printed page.
     h('table', { class: 'print-frame' },
-      h('thead', {}, h('tr', {}, h('th', { class: 'print-head' }, stamp))),
+      h('thead', {}, h('tr', {}, h('th', { class: 'print-head' }, stamp,
+        pack.closed ? h('span', { class: 'print-closed', 'data-closed': '' }, h('br'),
+          t('eval_closed_mark', { when: stamped(pack.closed.closed_at) }),
+          hash(pack.closed.snapshot_sha256)) : null))),
       h('tbody', {}, h('tr', {}, h('td', {},
         h('p', { class: 'muted as-of-line no-print' }, t('eval_as_of', { date: day(pack.as_of) })),
         pack.people.length ? pack.people.map((p) => personCard(p, year))
           : h('p', { class: 'muted' }, t('eval_nobody')),
         itemsSection(ctx, pack.rectifications, year - 1, supervisor),
         supervisor ? recordSection(ctx, code, year, current) : null)))));
+}
+
+/** 封存 follows the meeting: where supervisors and admins close the year. */
+function closingsLink(ctx) {
+  if (!['supervisor', 'admin'].includes(ctx.user.role)) return null;
+  return h('a', { class: 'button secondary closings-link', href: '#/console/closings' }, t('console_closings'));
 }
 
 async function workbook(button, year, code) {

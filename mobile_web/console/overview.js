@@ -3,7 +3,7 @@
 import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
 import { chip, ruleTitle, title } from '../js/views/common.js';
-import { asOfLine, exportControl, foldingTable, load, period, periodControls, periodQuery,
+import { asOfLine, closedNotice, exportControl, foldingTable, load, period, periodControls, periodQuery,
   refusedPage } from './controls.js';
 
 addWords({
@@ -49,8 +49,11 @@ async function overview(ctx) {
   const keep = `year=${data.year}${ctx.query.get('as_of') ? `&as_of=${data.as_of}` : ''}`;
   return h('div', { class: 'overview' },
     title(t('overview_title'), data.unit_name ? h('span', { class: 'muted' }, ` · ${data.unit_name}`) : null),
-    h('div', { class: 'console-bar' }, periodControls(ctx, data.as_of), exportControl(unitCode, data)),
+    h('div', { class: 'console-bar' }, periodControls(ctx, data.as_of),
+      h('div', { class: 'console-controls' }, exportControl(unitCode, data),
+        h('a', { class: 'button secondary closings-link', href: '#/console/closings' }, t('console_closings')))),
     asOfLine(data),
+    closedNotice(data),
     rules.length ? h('p', { class: 'hint' }, t('overview_how')) : h('p', { class: 'muted' }, t('overview_nobody')),
     rules.map((rule) => ruleSection(rule, townships, data.rows, keep)));
 }

@@ -8,7 +8,7 @@ import { state } from '../js/store.js';
 import { chip, flagWords, ruleCard, title, visitSummary } from '../js/views/common.js';
 import { heatMap, monthBars, monthlyTotals } from './charts.js';
 import { visitHistory } from './history.js';
-import { load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
+import { closedNotice, load, loadAll, period, periodControls, periodQuery, refusedPage } from './controls.js';
 import { timeline } from './posts.js';
 import { send } from './work.js';
 
@@ -103,6 +103,7 @@ async function person(ctx) {
     title(user.name, h('span', { class: 'muted' }, ` · ${t(`role_${user.role}`)} · ${user.unit_name}`),
       results.post_ended ? h('span', { class: 'tag', 'data-post-ended': '' }, t('person_post_ended')) : null),
     h('div', { class: 'console-bar' }, periodControls(ctx, results.as_of), actions(ctx, user)),
+    closedNotice(results),
     h('section', { class: 'person-rules' }, h('h3', { class: 'section-title' }, t('person_rules')),
       h('div', { class: 'rule-cards' }, results.rules.map(ruleCard))),
     h('section', { class: 'card heat' },

@@ -4,7 +4,7 @@ import { h } from '../js/dom.js';
 import { t, addWords } from '../js/i18n.js';
 import * as fmt from '../js/format.js';
 import { chip, quantity, ruleTitle, title } from '../js/views/common.js';
-import { asOfLine, exportControl, foldingTable, load, period, periodControls, periodQuery,
+import { asOfLine, closedNotice, exportControl, foldingTable, load, period, periodControls, periodQuery,
   refusedPage } from './controls.js';
 
 addWords({
@@ -56,6 +56,7 @@ async function township(ctx) {
     title(data.unit_name || code),
     h('div', { class: 'console-bar' }, periodControls(ctx, data.as_of), exportControl(code, data)),
     asOfLine(data),
+    closedNotice(data),
     data.rows.length ? foldingTable(columnsFor(rules), data.rows.map((row) => personRow(row, rules, keep)),
       { 'data-unit': code })
       : h('p', { class: 'muted' }, t('township_nobody')));
