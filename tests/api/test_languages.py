@@ -289,7 +289,8 @@ def concrete(path: str, org, **values) -> str:
     the cadre's, the first village, a visit that is not, unless ``values`` says otherwise."""
     values = {"code": org.village.code, "user_id": org.cadre.id, "year": 2026,
               "ref": "6f1c2d4e-0a1b-4c2d-8e3f-123456789abc", "report_id": 1,
-              "absence_id": 1, "post_id": 1, "item_id": 1, **values}
+              "absence_id": 1, "post_id": 1, "item_id": 1, "unit_code": org.county.code,
+              "closing_id": 1, **values}
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m[1]]), path)
 
 
