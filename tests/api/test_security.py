@@ -21,7 +21,8 @@ def directives(csp: str) -> dict[str, list[str]]:
 def every_get_path(app) -> list[str]:
     """Every GET route of the app, with its parameters filled in by something plausible."""
     fill = {"ref": "1", "user_id": "1", "report_id": "1", "absence_id": "1", "code": "x",
-            "name": "index.html", "year": "2026", "item_id": "1", "post_id": "1"}
+            "name": "index.html", "year": "2026", "item_id": "1", "post_id": "1",
+            "closing_id": "1"}
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods:
@@ -354,6 +355,10 @@ def every_write(client, org):
                json={"note": "已整改", "claim_done": True})
     yield call("POST", f"/api/v1/rectifications/{item}/review", supervisor,
                json={"decision": "confirm"})
+    yield call("POST", "/api/v1/closings", supervisor,
+               json={"year": 2025, "unit_code": org.county.code, "note": "会后封存"})
+    yield call("POST", f"/api/v1/closings/2025/{org.county.code}/reopen", admin,
+               json={"reason": "补录"})
     yield call("POST", "/api/v1/auth/unlock", admin, json={"username": "cadre"})
     yield call("POST", "/api/v1/me/password", cadre,
                json={"old_password": PASSWORD, "new_password": "a-new-pass-2026"})
