@@ -219,9 +219,13 @@ def verify_closing_command(year, unit_code):
     click.echo(f"closing of {year} for {unit_code} ({state}), as of {closing.as_of}, "
                f"{closing.people} people, snapshot SHA-256 {closing.snapshot_sha256}")
     if not matches:
-        click.echo("DIFFERS: the year recomputed now does not match the stored snapshot", err=True)
+        why = ("the year was reopened since and may have changed" if closing.reopened_at
+               else "the database was changed behind the app")
+        click.echo(f"DIFFERS: the year recomputed now does not match the stored snapshot ({why})",
+                   err=True)
         sys.exit(1)
-    click.echo("matches: the year recomputed now is the stored snapshot, byte for byte")
+    click.echo("matches: the stored snapshot holds its hash, and the year recomputed now has "
+               "the same people, units and results")
 
 
 def register_commands(app: Flask) -> None:

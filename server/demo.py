@@ -31,6 +31,7 @@ from . import clock
 from .auth.models import User
 from .auth.passwords import check_policy, hash_password, verify_password
 from .closing.services import close_year
+from .errors import Conflict
 from .evaluation.rectifications import add_note as add_rectification_note
 from .evaluation.rectifications import create_item as create_rectification
 from .evaluation.rectifications import review_item as review_rectification
@@ -370,8 +371,7 @@ class Demo:
             db.session.commit()
         self.calendar = working_calendar(COUNTY[0])
         self._schedule_reports()
-        self._at(self._local(self.today - timedelta(days=RECORDED_DAYS_AGO), time(16)),
-                 self._close_last_year)
+        self._at(self._after_meeting(RECORDED_DAYS_AGO, time(16)), self._close_last_year)
         self._history(progress)
         self._rectifications()
         self._open_visit(self.people[DEMO_CADRE])
@@ -390,7 +390,11 @@ class Demo:
         while self._queue and self._queue[0][0] < moment:
             at, _, request = heapq.heappop(self._queue)
             with clock.frozen_at(at):
-                request()
+                try:
+                    request()
+                except Conflict as refused:  # a late write to last year, closed since:
+                    if refused.code != "period_closed":  # refused before it wrote anything
+                        raise
 
     # --- organisation and people --------------------------------------------------------------
 
@@ -506,22 +510,38 @@ class Demo:
                     {"unit_code": township, "role": "secretary", "from": day.isoformat()}))
             db.session.commit()
 
+    def _meeting_day(self) -> date:
+        """The day after the 述职评议考核 meeting judged last year: ``RECORDED_DAYS_AGO`` days
+        ago, but in this year (never before 15 January) and not after today."""
+        return min(max(self.today - timedelta(days=RECORDED_DAYS_AGO),
+                       date(self.today.year, 1, 15)), self.today)
+
+    def _after_meeting(self, days_ago: int, at: time) -> datetime:
+        """A moment of the story after the meeting, told in days ago (``RECORDED_DAYS_AGO``
+        the meeting itself); never after now."""
+        meeting = self._meeting_day()
+        if meeting == self.today - timedelta(days=RECORDED_DAYS_AGO):  # it fits as told
+            moment = self._local(self.today - timedelta(days=days_ago), at)
+        else:  # the meeting was nearer: the story is squeezed between it and now
+            since = self._local(meeting, at)
+            moment = since + (self.now - since) * (
+                (RECORDED_DAYS_AGO - days_ago) / RECORDED_DAYS_AGO)
+        return min(moment, self.now - timedelta(minutes=1))
+
     def _rectifications(self) -> None:
         """Last year's critique points of each township, recorded by the county's supervisor
         after the meeting and answered since, so that every state shows (RULES.md §10)."""
         supervisor = self.users["supervisor"]
         for township, items in RECTIFICATIONS.items():
             for title, detail, steps in items:
-                with clock.frozen_at(self._local(self.today - timedelta(days=RECORDED_DAYS_AGO),
-                                                 time(10))):
+                with clock.frozen_at(self._after_meeting(RECORDED_DAYS_AGO, time(10))):
                     item = create_rectification(supervisor, RECTIFICATION_CREATE.load({
                         "unit_code": township, "year": self.today.year - 1, "title": title,
                         "detail": detail,
                         "due": (self.today + timedelta(days=60)).isoformat()}))
                     db.session.commit()
                 for days_ago, who, action, text in steps:
-                    with clock.frozen_at(self._local(self.today - timedelta(days=days_ago),
-                                                     time(15))):
+                    with clock.frozen_at(self._after_meeting(days_ago, time(15))):
                         actor = self.users[who]
                         if action in ("confirm", "send_back"):
                             review_rectification(actor, item, action, text)

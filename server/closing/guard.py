@@ -9,7 +9,7 @@ the first read. Either way a check-out racing a closing lands wholly before it o
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -41,6 +41,12 @@ def hold(year: int, exclusive: bool = False) -> None:
 
 
 # --- refusing writes to a closed year ---------------------------------------------------------
+
+def hold_every_year() -> None:
+    """``hold`` every year a closing could be of (before reading every closing in force)."""
+    for year in range(FIRST_DAY.year, clock.today().year + 1):
+        hold(year)
+
 
 def in_force(years=None) -> list[tuple[int, str, date]]:
     """The closings in force (of ``years``, or all): year, the county's path, as-of date."""
@@ -74,12 +80,12 @@ def ensure_open(years, units) -> None:
 
 
 def opening_day(closings, units) -> date | None:
-    """The first day after the latest closed year of a county holding one of ``units``: where
-    a new person's post or first links would otherwise hold "from always" (and so change the
-    closed years), they start then (docs/decisions.md, "Closing a year")."""
+    """1 January of the year after the latest closed year of a county holding one of
+    ``units``: where a new person's post or first links would otherwise hold "from always"
+    (and so change the closed years), they start then (docs/decisions.md, "Closing a year")."""
     paths = [unit.path for unit in units if unit is not None]
-    ends = [as_of for _, county, as_of in closings if any(p.startswith(county) for p in paths)]
-    return max(ends) + timedelta(days=1) if ends else None
+    years = [year for year, county, _ in closings if any(p.startswith(county) for p in paths)]
+    return date(max(years) + 1, 1, 1) if years else None
 
 
 def changed_years(old: date | None, new: date | None, *, end: bool) -> range:
@@ -93,16 +99,26 @@ def changed_years(old: date | None, new: date | None, *, end: bool) -> range:
     return range(min(dates).year, max(dates).year + 1)
 
 
-def person_units(person: User, *more: Unit | None) -> list[Unit | None]:
-    """Every unit the person holds, held or will hold a post in (one post: their unit, no
-    query), and ``more``."""
-    held = (post.unit for post in person.posts) if person.several_posts else ()
-    return [person.unit, *held, *more]
+def _touches(first: date | None, last: date | None, years) -> bool:
+    return any((first is None or first.year <= y) and (last is None or y <= last.year)
+               for y in years)
+
+
+def person_units(person: User, years, *more: Unit | None) -> list[Unit | None]:
+    """The units of the person's posts in ``years`` (one post: their unit, no query), and
+    ``more``: a person who left a county before its closed year is not held by it."""
+    if person.several_posts:
+        held = [post.unit for post in person.posts
+                if _touches(post.starts_on, post.ends_on, years)]
+    else:
+        held = [person.unit] if _touches(person.active_from, person.active_until, years) else []
+    return [*held, *more]
 
 
 def ensure_person_open(person: User, years, *more: Unit | None) -> None:
     """``ensure_open`` for a write that changes ``person``'s results in ``years``."""
-    ensure_open(years, person_units(person, *more))
+    years = list(years)
+    ensure_open(years, person_units(person, years, *more))
 
 
 def years_between(first: date | None, last: date | None) -> range:
@@ -112,9 +128,16 @@ def years_between(first: date | None, last: date | None) -> range:
     return range(start, end + 1)
 
 
-def ensure_visit_open(visit: Visit) -> None:
-    """A visit's writes are of the year of its check-in date, in its person's units."""
-    ensure_person_open(visit.user, [clock.local_date(visit.check_in_at).year])
+def visit_years(check_in_at, check_out_at=None) -> range:
+    """The years a visit's credits fall in: from its check-in date to its check-out's."""
+    last = max(check_out_at or check_in_at, check_in_at)
+    return range(clock.local_date(check_in_at).year, clock.local_date(last).year + 1)
+
+
+def ensure_visit_open(visit: Visit, check_out_at=None) -> None:
+    """A visit's writes are of the years its credits fall in, in its person's units."""
+    ensure_person_open(visit.user, visit_years(visit.check_in_at,
+                                               check_out_at or visit.check_out_at))
 
 
 def ensure_calendar_open(year: int, county: Unit | None) -> None:

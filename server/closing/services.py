@@ -164,9 +164,19 @@ def load_closing(actor: User, closing_id: int) -> Closing:
     return closing
 
 
+def _judged(document: dict) -> dict:
+    """What a snapshot fixes: each person's unit, whether their post had ended, and their
+    results without the rule titles (a name can be corrected and a title reworded later)."""
+    return {row["user"]["id"]: (row["unit_code"], row["post_ended"],
+                                [{k: v for k, v in r.items() if k != "title"}
+                                 for r in row["rules"]])
+            for row in document["people"]}
+
+
 def verify(year: int, code: str) -> tuple[Closing | None, bool]:
     """Recompute the results a closing froze: the closing in force (or the latest) and whether
-    its stored snapshot still matches its hash and what the database now yields."""
+    its stored snapshot still matches its hash and what the database now yields (the same
+    people, units and results; names and rule titles may have been corrected since)."""
     county = db.session.scalar(select(Unit).where(Unit.code == code))
     if county is None:
         return None, False
@@ -175,9 +185,9 @@ def verify(year: int, code: str) -> tuple[Closing | None, bool]:
     if closing is None:
         return None, False
     stored = closing.snapshot.encode()
-    again = canonical(snapshot_document(county, year, closing.as_of))
+    again = snapshot_document(county, year, closing.as_of)
     return closing, (hashlib.sha256(stored).hexdigest() == closing.snapshot_sha256
-                     and again == stored)
+                     and _judged(again) == _judged(json.loads(stored)))
 
 
 # --- serving a closed year's results ------------------------------------------------------------
@@ -188,6 +198,7 @@ class Frozen:
     and its rows by person."""
 
     county_id: int
+    code: str
     path: str
     as_of: date
     stamp: dict
@@ -205,12 +216,13 @@ def frozen_of(year: int, as_of: date) -> list[Frozen]:
     """The closings in force of ``year`` whose snapshot answers results as of ``as_of`` (the
     snapshot's own as-of date or later)."""
     found = []
-    for closing_id, county_id, path, frozen_on, closed_at, sha in db.session.execute(
-            select(Closing.id, Closing.unit_id, Unit.path, Closing.as_of, Closing.closed_at,
-                   Closing.snapshot_sha256).join(Unit, Closing.unit_id == Unit.id)
+    for closing_id, county_id, code, path, frozen_on, closed_at, sha in db.session.execute(
+            select(Closing.id, Closing.unit_id, Unit.code, Unit.path, Closing.as_of,
+                   Closing.closed_at, Closing.snapshot_sha256)
+            .join(Unit, Closing.unit_id == Unit.id)
             .where(Closing.year == year, Closing.reopened_at.is_(None))):
         if as_of >= frozen_on:
-            found.append(Frozen(county_id, path, frozen_on,
+            found.append(Frozen(county_id, code, path, frozen_on,
                                 {"closed_at": closed_at, "snapshot_sha256": sha},
                                 _rows(closing_id, sha)))
     return found
@@ -243,12 +255,13 @@ def frozen_rules(closing: Frozen, row: dict, english: bool) -> list[dict]:
             for result in row["rules"]]
 
 
-def freeze_rows(rows: list[dict], year: int, as_of: date, english: bool) -> None:
-    """Serve each roll-up row (as dumped) of a person in a closed county from its snapshot."""
-    frozen = frozen_of(year, as_of)
-    if not frozen:
-        return
-    for row in rows:
+def freeze_rows(rows: list[dict], year: int, as_of: date, english: bool) -> list[Frozen]:
+    """Serve each roll-up row (as dumped) of a person in a closed county from its snapshot;
+    return the closings that served some, by county code."""
+    frozen, used = frozen_of(year, as_of), {}
+    for row in rows if frozen else ():
         closing, stored = frozen_row(frozen, row["user"]["id"], row["unit_code"])
         if stored is not None:
             row["rules"] = frozen_rules(closing, stored, english)
+            used[closing.code] = closing
+    return [used[code] for code in sorted(used)]

@@ -53,6 +53,9 @@ def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -
     if not FIRST_DAY.year <= year <= today().year:
         raise InvalidInput("year_out_of_range", errors={"year": [SERVICE_YEARS]}, year=year)
     as_of = resolve_as_of(year, None)  # 31 December, or today for the year running
+    frozen = closings.frozen_for(unit, year, as_of)
+    if frozen is not None:
+        as_of = frozen.as_of  # a year closed before its end: as of the closing day
     rows = rollup(actor, unit, as_of, ruleset())
     rows.sort(key=lambda row: row[0].role != "secretary")  # stable: pinyin order kept
     ids = [person.id for person, _ in rows]
@@ -95,7 +98,6 @@ def freeze_pack(pack: dict, unit: Unit, english: bool) -> dict:
                                            person["user"]["unit_code"])
         if row is not None:
             person["rules"] = closings.frozen_rules(closing, row, english)
-    pack["as_of"] = frozen.as_of.isoformat()
     pack["closed"] = ClosedSchema().dump(frozen.stamp)
     return pack
 

@@ -335,6 +335,7 @@ class UserPlan:
     rows: list[int] = field(default_factory=list)
     passwords: list[str] = field(default_factory=list)
     links: list[list[int]] = field(default_factory=list)
+    undated: list[bool] = field(default_factory=list)  # no active_from in the file
 
 
 def check_users(actor: User | None, table: Table, progress: Progress | None = None
@@ -369,7 +370,8 @@ def check_users(actor: User | None, table: Table, progress: Progress | None = No
             unit = None if code is None else check_found_unit(units.get(code), code, actor=actor)
             check_role_unit(data["role"], unit)
             policy.ensure_may_place(actor, unit)
-            if data.get("active_from") is None:
+            undated = data.get("active_from") is None
+            if undated:
                 data["active_from"] = guard.opening_day(closed, [unit])
             else:
                 guard.refuse_closed(closed, guard.years_between(
@@ -390,6 +392,7 @@ def check_users(actor: User | None, table: Table, progress: Progress | None = No
                 [(data.get("active_from"), data.get("active_until"))], today())})
         plan.passwords.append(data["password"])
         plan.links.append(links)
+        plan.undated.append(undated)
         plan.rows.append(row_no)
     if problems:
         raise CsvInvalid(problems)
@@ -525,6 +528,26 @@ def write_villages(plan: VillagePlan, finish: Finish | None = None,
     return _write(insert_all, finish, recheck, progress, len(plan.values))
 
 
+def _date_after_closings(plan: UserPlan) -> None:
+    """Check the users' dates again against the closings in force now, in the writing
+    transaction and under the closings' lock (a year may have been closed since the check)."""
+    guard.hold_every_year()
+    closed = guard.in_force()
+    if not closed:
+        return
+    units = {unit.id: unit for unit in db.session.scalars(select(Unit).where(
+        Unit.id.in_({u["unit_id"] for u in plan.users if u["unit_id"] is not None})))}
+    for user, undated in zip(plan.users, plan.undated, strict=True):
+        unit = units.get(user["unit_id"])
+        if undated:
+            user["active_from"] = guard.opening_day(closed, [unit])
+            user["post_changes_on"] = next_change(
+                [(user["active_from"], user["active_until"])], today())
+        else:
+            guard.refuse_closed(closed, guard.years_between(
+                user["active_from"], user["active_until"]), [unit])
+
+
 def write_users(plan: UserPlan, finish: Finish | None = None,
                 progress: Progress | None = None) -> dict[str, str]:
     """Insert checked users and their linked villages (one transaction); return each new
@@ -534,6 +557,7 @@ def write_users(plan: UserPlan, finish: Finish | None = None,
     def insert_all(connection: Connection) -> int:
         if not plan.users:
             return 0
+        _date_after_closings(plan)
         bulk_insert(connection, users, plan.users)
         ids = {}
         for chunk in _chunks(u["username_key"] for u in plan.users):
@@ -629,7 +653,7 @@ def import_posts(actor: User | None, text: str | Table, dry_run: bool = False) -
             check_role_unit(data["role"], unit)
             posts.check_change(person, data["starts_on"])
             guard.refuse_closed(closed, [data["starts_on"].year],
-                                guard.person_units(person, unit))
+                                guard.person_units(person, [data["starts_on"].year], unit))
             for cut in posts.cut_by(person, data["starts_on"]):
                 policy.ensure_may_place(actor, cut.unit)
         except ApiError as exc:

@@ -258,6 +258,7 @@ def create_user(actor: User | None, data: dict, must_change_password: bool = Fal
                 must_change_password=must_change_password)
     start, end = data.get("active_from"), data.get("active_until")
     if start is None:
+        guard.hold_every_year()
         start = guard.opening_day(guard.in_force(), [unit])
     else:
         guard.ensure_open(guard.years_between(start, end), [unit])
@@ -347,7 +348,9 @@ def set_linked_villages(actor: User | None, user: User, codes: list[str],
     if start is None and user.links:
         start = today()
     if start is None:  # first links: from always, but not into a closed year
-        start = guard.opening_day(guard.in_force(), guard.person_units(user))
+        guard.hold_every_year()
+        start = guard.opening_day(guard.in_force(), guard.person_units(
+            user, guard.years_between(None, None)))
     guard.ensure_person_open(user, guard.years_between(start, post.ends_on))
     posts.relink(user, post, villages, start)
     if actor is not None:

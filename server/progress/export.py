@@ -70,10 +70,15 @@ def _generated_at() -> str:
 def closed_mark(data: dict, english: bool) -> str:
     """The title's words for a closed year's results: the snapshot's hash (RULES.md §9)."""
     closed = data.get("closed")
-    if not closed:
+    if closed:
+        sha = closed["snapshot_sha256"]
+        return f"; closed, snapshot SHA-256 {sha}" if english else f"；已封存，快照 SHA-256 {sha}"
+    counties = "; ".join(f"{c['unit_code']} {c['snapshot_sha256']}"
+                         for c in data.get("closings", ()))
+    if not counties:
         return ""
-    sha = closed["snapshot_sha256"]
-    return f"; closed, snapshot SHA-256 {sha}" if english else f"；已封存，快照 SHA-256 {sha}"
+    return (f"; closed counties, snapshot SHA-256: {counties}" if english
+            else f"；已封存的县（区）快照 SHA-256：{counties}")
 
 
 def _title(data: dict, english: bool) -> str:

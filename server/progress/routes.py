@@ -18,6 +18,7 @@ from .schemas import (
     AbsenceSchema,
     CalendarLoadedSchema,
     CalendarQuerySchema,
+    ClosedCountySchema,
     ComplianceQuerySchema,
     DaysQuerySchema,
     DaysSchema,
@@ -57,11 +58,15 @@ def get_rules():
 
 
 def _person_compliance(person, as_of):
-    """A person's results as of a date; of a closed year, its snapshot's (RULES.md §9)."""
+    """A person's results as of a date; of a closed year, its snapshot's (RULES.md §9: asked
+    as of a later day of a year closed before its end, as of the closing day)."""
     post, ended = services.shown_as_of(person, as_of)
+    frozen = closings.frozen_for(post.unit if post else None, as_of.year, as_of)
+    if frozen is not None and as_of != frozen.as_of:
+        as_of = frozen.as_of
+        post, ended = services.shown_as_of(person, as_of)
     unit_code = post.unit_code if post else None
     english = prefers_english()
-    frozen = closings.frozen_for(post.unit if post else None, as_of.year, as_of)
     closing, row = closings.frozen_row([frozen] if frozen else [], person.id, unit_code)
     answer = PersonComplianceSchema().dump({
         "user": services.person_summary(person, post), "year": as_of.year,
@@ -108,19 +113,25 @@ def get_user_days(args, user_id):
 def rollup(args) -> dict:
     """The roll-up as the API answers it (dumped); rows of people in a county that closed the
     year are its snapshot's (RULES.md §9), and a unit within that county says so."""
+    actor, code = current_user(), args.get("unit_code")
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
-    unit, rows = services.unit_rows(current_user(), args.get("unit_code"), as_of)
+    frozen = closings.frozen_for(services.rollup_unit(actor, code), as_of.year, as_of)
+    if frozen is not None:
+        as_of = frozen.as_of  # a year closed before its end: as of the closing day
+    unit, rows = services.unit_rows(actor, code, as_of)
     calendar = services.working_calendar(county_code_of(unit)).kind(as_of.year)
     english = prefers_english()
-    frozen = closings.frozen_for(unit, as_of.year, as_of)
     answer = RollupSchema().dump({
         "unit_code": unit.code if unit else None, "unit_name": unit.name if unit else None,
-        "year": as_of.year, "as_of": frozen.as_of if frozen else as_of, "calendar": calendar,
+        "year": as_of.year, "as_of": as_of, "calendar": calendar,
         "closed": frozen.stamp if frozen else None,
         "rows": [services.rollup_row(person, results, english) for person, results in rows]})
+    used = closings.freeze_rows(answer["rows"], as_of.year, as_of, english)
     if frozen is None:
         del answer["closed"]
-    closings.freeze_rows(answer["rows"], as_of.year, as_of, english)
+        if used:  # above a county: each closed county's hash
+            answer["closings"] = ClosedCountySchema(many=True).dump(
+                [{**f.stamp, "unit_code": f.code} for f in used])
     if args.get("include") == "coverage":
         coverage = linked_village_coverage([person for person, _ in rows], as_of)
         for row in answer["rows"]:

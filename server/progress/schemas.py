@@ -97,6 +97,10 @@ class ClosedSchema(Schema):
         "description": "SHA-256 of the snapshot's canonical JSON (GET /closings/<id>/snapshot)"})
 
 
+class ClosedCountySchema(ClosedSchema):
+    unit_code = fields.String(metadata={"description": "The county that closed the year"})
+
+
 class PersonComplianceSchema(Schema):
     user = fields.Nested(PersonSummarySchema)
     year = fields.Integer()
@@ -136,6 +140,8 @@ class RollupSchema(Schema):
     rows = fields.List(fields.Nested(RollupRowSchema))
     closed = fields.Nested(ClosedSchema, metadata={
         "description": "The unit's county has closed the year: rows are its snapshot's"})
+    closings = fields.List(fields.Nested(ClosedCountySchema), metadata={
+        "description": "A roll-up above a county: the closings some rows are served from"})
 
 
 class DayVisitSchema(Schema):

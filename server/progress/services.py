@@ -133,11 +133,11 @@ def readable_results(actor: User, user_id: int, as_of: date) -> User:
 
 def unit_rows(actor: User, unit_code: str | None, as_of: date) -> tuple[Unit | None, list[dict]]:
     """One row per person in the unit or below it to whom at least one rule applies."""
-    unit = _unit_for_rollup(actor, unit_code)
+    unit = rollup_unit(actor, unit_code)
     return unit, rollup(actor, unit, as_of, ruleset())
 
 
-def _unit_for_rollup(actor: User, unit_code: str | None) -> Unit | None:
+def rollup_unit(actor: User, unit_code: str | None) -> Unit | None:
     """The unit to roll up: named (in scope, else 403) or the actor's own."""
     policy.ensure(actor.role != "cadre")
     if unit_code is None:

@@ -259,7 +259,8 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
-    guard.ensure_person_open(actor, [clock.local_date(check_in_at).year])
+    guard.ensure_person_open(actor, guard.visit_years(check_in_at, data["check_out"]["at"] + offset
+                                                      if data.get("check_out") else None))
     if data.get("check_out") is None and known.open is not None:
         raise _open_conflict(known.open)
     point = _point(data["check_in"].get("location"))
@@ -364,10 +365,10 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
         raise Conflict("visit_closed")
     if visit.status != "open":
         raise Conflict("visit_not_open")
-    guard.ensure_visit_open(visit)
     now = now or clock.now()
     book = book or rulebook_for(actor)
     offset = clock_offset(client_time, now, book)
+    guard.ensure_visit_open(visit, data["at"] + offset)
     # The check-out's columns are gathered on a draft (a transient visit) and written with
     # one Core UPDATE, as a check-in is written with a Core INSERT: the write path of a phone.
     draft = Visit(check_in_at=visit.check_in_at, status=visit.status)

@@ -379,3 +379,62 @@ def test_a_check_out_under_way_when_the_closing_starts_lands_wholly_before_it(
     assert village_time["actual"] == 1  # the 7-hour visit is in the snapshot
     assert closing_services.verify(THIS_YEAR, "341122")[1]
     assert date.fromisoformat(closing["as_of"]) == datetime.now(CST).date()
+
+
+def test_a_visit_reaching_into_a_closed_year_is_refused(client, last_year):
+    """A whole visit from the last evening of the year before into 1 January of the closed
+    year credits the closed year: refused (its check-in year is still open)."""
+    org = last_year
+    close(client, token_for(client, org.supervisor))
+    began = datetime(LAST_YEAR - 1, 12, 31, 18, tzinfo=CST)
+    point = {"lat": org.village.lat, "lon": org.village.lon, "accuracy_m": 15}
+    response = client.post("/api/v1/visits", headers=token_for(client, org.cadre), json={
+        "client_id": new_id(), "village_code": org.village.code,
+        "check_in": {"at": began.isoformat(), "location": point},
+        "check_out": {"at": (began + timedelta(hours=14)).isoformat(), "location": point}})
+    refused_as_closed(response)
+
+
+def test_someone_who_left_the_county_before_its_closed_year_is_not_held_by_it(client, org):
+    admin = token_for(client, org.root)
+    moved = client.post(f"/api/v1/users/{org.colleague.id}/posts", headers=admin, json={
+        "unit_code": org.other_town.code, "role": "cadre", "from": f"{LAST_YEAR - 1}-03-01"})
+    assert moved.status_code == 201, moved.get_json()
+    close(client, token_for(client, org.supervisor))      # 示范县 closes last year
+    response = client.post("/api/v1/absences", headers=token_for(client, org.other_supervisor),
+                           json={"user_id": org.colleague.id, "start": f"{LAST_YEAR}-05-04",
+                                 "end": f"{LAST_YEAR}-05-06", "kind": "leave"})
+    assert response.status_code == 201, response.get_json()   # 邻县 has not
+
+
+def test_closing_the_year_running_serves_it_as_of_the_closing_day(client, org):
+    sup = token_for(client, org.supervisor)
+    closing = close(client, sup, year=THIS_YEAR)
+    assert closing["as_of"] == datetime.now(CST).date().isoformat()
+    rollup = client.get(f"/api/v1/compliance?unit_code=341122&year={THIS_YEAR}",
+                        headers=sup).get_json()
+    assert rollup["as_of"] == closing["as_of"] and rollup["closed"]
+    created = client.post("/api/v1/users", headers=token_for(client, org.admin), json={
+        "username": "nextyear", "name": "明年来", "role": "cadre", "unit_code": "341122100",
+        "password": "correct-horse-2"})
+    assert created.status_code == 201, created.get_json()
+    posts = client.get(f"/api/v1/users/{created.get_json()['id']}/posts",
+                       headers=token_for(client, org.admin)).get_json()
+    assert posts[0]["from"] == f"{THIS_YEAR + 1}-01-01"   # never inside the closed year
+    after = client.get(f"/api/v1/compliance?unit_code=341122&year={THIS_YEAR}",
+                       headers=sup).get_json()
+    assert [r["user"]["id"] for r in after["rows"]] == [r["user"]["id"] for r in rollup["rows"]]
+
+
+def test_a_roll_up_above_the_county_names_each_closed_countys_hash(client, last_year):
+    org = last_year
+    closing = close(client, token_for(client, org.supervisor))
+    root = token_for(client, org.root)
+    province = client.get(f"/api/v1/compliance?unit_code=34&year={LAST_YEAR}",
+                          headers=root).get_json()
+    assert "closed" not in province
+    assert province["closings"] == [{"unit_code": "341122", "closed_at": closing["closed_at"],
+                                     "snapshot_sha256": closing["snapshot_sha256"]}]
+    exported = client.get(f"/api/v1/compliance/export?unit_code=34&year={LAST_YEAR}&format=csv",
+                          headers=root)
+    assert f"341122 {closing['snapshot_sha256']}" in exported.data.decode("utf-8-sig")
