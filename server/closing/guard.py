@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 
 from .. import clock
 from ..auth.models import User
@@ -28,12 +28,19 @@ if TYPE_CHECKING:
 LOCK_CLASS = 0x5A43  # the first key of the advisory locks (one per year) closings take: "ZC"
 
 
-def hold(year: int, exclusive: bool = False) -> None:
-    """Order this transaction against closings of ``year`` (see the module's docstring)."""
+# One statement takes the locks of several years, in order (shared; a closing's: exclusive).
+_HOLD_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key, y) "
+                    "FROM unnest(CAST(:years AS integer[])) AS y")
+_HOLD_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key, y) "
+                       "FROM unnest(CAST(:years AS integer[])) AS y")
+
+
+def hold(years, exclusive: bool = False) -> None:
+    """Order this transaction against closings of ``years`` (see the module's docstring)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        take = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
-        connection.execute(select(take(LOCK_CLASS, year)))
+        connection.execute(_HOLD_EXCLUSIVE if exclusive else _HOLD_SHARED,
+                           {"key": LOCK_CLASS, "years": sorted(set(years))})
         return
     take_turn = getattr(connection.connection.dbapi_connection, "take_turn", None)
     if take_turn is not None:
@@ -44,8 +51,7 @@ def hold(year: int, exclusive: bool = False) -> None:
 
 def hold_every_year() -> None:
     """``hold`` every year a closing could be of (before reading every closing in force)."""
-    for year in range(FIRST_DAY.year, clock.today().year + 1):
-        hold(year)
+    hold(range(FIRST_DAY.year, clock.today().year + 1))
 
 
 def in_force(years=None) -> list[tuple[int, str, date]]:
@@ -74,8 +80,7 @@ def ensure_open(years, units) -> None:
     years = sorted({y for y in years if y is not None and y <= clock.today().year})
     if not years:  # a year to come cannot be closed yet
         return
-    for year in years:
-        hold(year)
+    hold(years)
     refuse_closed(in_force(years), years, units)
 
 
@@ -146,6 +151,6 @@ def ensure_calendar_open(year: int, county: Unit | None) -> None:
     if county is not None:
         ensure_open([year], [county])
         return
-    hold(year)
+    hold([year])
     if in_force([year]):
         raise Conflict("period_closed", body={"year": year})

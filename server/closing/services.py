@@ -30,9 +30,8 @@ from ..extensions import db
 from ..org.models import Unit, Village
 from ..progress.rollup import rollup
 from ..progress.schemas import RollupRowSchema
-from ..progress.services import rollup_row
+from ..progress.services import check_year, rollup_row
 from ..rulebooks import rulebook_of, ruleset
-from ..schemas import FIRST_DAY, SERVICE_YEARS
 from ..visits.models import Visit
 from .guard import hold
 from .models import Closing
@@ -58,14 +57,11 @@ def _county(actor: User, code: str) -> Unit:
     return unit
 
 
-def _check_year(year: int) -> None:
-    if not FIRST_DAY.year <= year <= clock.today().year:
-        raise InvalidInput("year_out_of_range", errors={"year": [SERVICE_YEARS]}, year=year)
-
-
-def in_force(county: Unit, year: int) -> Closing | None:
-    return db.session.scalar(select(Closing).where(
-        Closing.unit_id == county.id, Closing.year == year, Closing.reopened_at.is_(None)))
+def closing_in_force(county: Unit, year: int, lock: bool = False) -> Closing | None:
+    """The county's closing of ``year`` not reopened (with ``lock``, its row held)."""
+    query = select(Closing).where(
+        Closing.unit_id == county.id, Closing.year == year, Closing.reopened_at.is_(None))
+    return db.session.scalar(query.with_for_update() if lock else query)
 
 
 def pending_reviews(county: Unit, year: int) -> int:
@@ -98,9 +94,9 @@ def close_year(actor: User, year: int, code: str, note: str | None, *,
     """Close ``year`` for the county ``code``: refused while visits of the year wait for
     review (409 ``pending_reviews`` with the count) or when it is closed already."""
     county = _county(actor, code)
-    _check_year(year)
-    hold(year, exclusive=True)
-    if in_force(county, year) is not None:
+    check_year(year)
+    hold([year], exclusive=True)
+    if closing_in_force(county, year) is not None:
         raise Conflict("year_closed", year=year, code=code)
     waiting = pending_reviews(county, year)
     if waiting:
@@ -131,9 +127,7 @@ def reopen_year(actor: User, year: int, code: str, reason: str, *, now: datetime
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("reason_required", errors={"reason": ["required"]})
-    closing = db.session.scalar(select(Closing).where(
-        Closing.unit_id == county.id, Closing.year == year, Closing.reopened_at.is_(None))
-        .with_for_update())
+    closing = closing_in_force(county, year, lock=True)
     if closing is None:
         raise NotFound("not_closed")
     closing.reopened_at, closing.reopened_by_id, closing.reopen_reason = now, actor.id, reason
@@ -147,13 +141,9 @@ def list_closings(actor: User, code: str | None) -> list[Closing]:
     """The closings (reopened ones too) of the counties in the actor's scope, or of the one
     named (in scope, else 403), newest first."""
     policy.ensure(policy.is_org_reader(actor))
-    query = select(Closing).join(Unit, Closing.unit_id == Unit.id)
+    query = policy.readable_units(actor, select(Closing).join(Unit, Closing.unit_id == Unit.id))
     if code is not None:
         query = query.where(Closing.unit_id == _county(actor, code).id)
-    elif not (actor.role == "admin" and actor.unit_id is None):
-        if actor.unit is None:
-            return []
-        query = query.where(Unit.path.startswith(actor.unit.path))
     return db.session.scalars(query.order_by(Closing.year.desc(), Closing.id.desc())).all()
 
 
@@ -180,7 +170,7 @@ def verify(year: int, code: str) -> tuple[Closing | None, bool]:
     county = db.session.scalar(select(Unit).where(Unit.code == code))
     if county is None:
         return None, False
-    closing = in_force(county, year) or db.session.scalar(select(Closing).where(
+    closing = closing_in_force(county, year) or db.session.scalar(select(Closing).where(
         Closing.unit_id == county.id, Closing.year == year).order_by(Closing.id.desc()))
     if closing is None:
         return None, False
@@ -228,11 +218,16 @@ def frozen_of(year: int, as_of: date) -> list[Frozen]:
     return found
 
 
-def frozen_for(unit: Unit | None, year: int, as_of: date) -> Frozen | None:
-    """The closing whose county holds ``unit``, if it answers results as of ``as_of``."""
+def covering(frozen: list[Frozen], unit: Unit | None) -> Frozen | None:
+    """The closing (of ``frozen``, from ``frozen_of``) whose county holds ``unit``."""
     if unit is None:
         return None
-    return next((f for f in frozen_of(year, as_of) if unit.path.startswith(f.path)), None)
+    return next((f for f in frozen if unit.path.startswith(f.path)), None)
+
+
+def frozen_for(unit: Unit | None, year: int, as_of: date) -> Frozen | None:
+    """The closing whose county holds ``unit``, if it answers results as of ``as_of``."""
+    return covering(frozen_of(year, as_of), unit) if unit is not None else None
 
 
 def frozen_row(frozen: list[Frozen], user_id: int, unit_code: str | None) -> tuple:
@@ -244,24 +239,33 @@ def frozen_row(frozen: list[Frozen], user_id: int, unit_code: str | None) -> tup
     return None, None
 
 
-def frozen_rules(closing: Frozen, row: dict, english: bool) -> list[dict]:
+def english_titles(closing: Frozen) -> dict[str, str]:
+    """The rule book's English titles of the closing's county, by rule id."""
+    return {rule.id: rule.title(True)
+            for rule in rulebook_of(db.session.get(Unit, closing.county_id)).rules}
+
+
+def frozen_rules(closing: Frozen, row: dict, english: bool,
+                 titles: dict[str, str] | None = None) -> list[dict]:
     """A snapshot row's results, as stored; in English the titles are the rule book's (a
     label in the reader's language: the numbers and everything else are the snapshot's)."""
     if not english:
         return row["rules"]
-    book = rulebook_of(db.session.get(Unit, closing.county_id))
-    titles = {rule.id: rule.title(True) for rule in book.rules}
+    titles = titles if titles is not None else english_titles(closing)
     return [{**result, "title": titles.get(result["rule_id"], result["title"])}
             for result in row["rules"]]
 
 
-def freeze_rows(rows: list[dict], year: int, as_of: date, english: bool) -> list[Frozen]:
-    """Serve each roll-up row (as dumped) of a person in a closed county from its snapshot;
-    return the closings that served some, by county code."""
-    frozen, used = frozen_of(year, as_of), {}
+def freeze_rows(rows: list[dict], frozen: list[Frozen], english: bool) -> list[Frozen]:
+    """Serve each roll-up row (as dumped) of a person in a closed county (of ``frozen``, from
+    ``frozen_of``) from its snapshot; return the closings that served some, by county code."""
+    used: dict[str, Frozen] = {}
+    titles: dict[str, dict[str, str]] = {}
     for row in rows if frozen else ():
         closing, stored = frozen_row(frozen, row["user"]["id"], row["unit_code"])
         if stored is not None:
-            row["rules"] = frozen_rules(closing, stored, english)
+            if english and closing.code not in titles:
+                titles[closing.code] = english_titles(closing)
+            row["rules"] = frozen_rules(closing, stored, english, titles.get(closing.code))
             used[closing.code] = closing
     return [used[code] for code in sorted(used)]

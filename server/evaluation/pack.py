@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from .. import policy
 from ..auth.models import User
-from ..clock import local_day_bounds, today
+from ..clock import local_day_bounds
 from ..closing import services as closings
-from ..errors import InvalidInput
 from ..extensions import db
 from ..org.models import POST_ORDER, Post, Unit
 from ..progress.coverage import linked_village_coverage
@@ -25,10 +24,9 @@ from ..progress.facts import county_code_of, working_calendar
 from ..progress.models import Absence, DayCredit
 from ..progress.rollup import rollup
 from ..progress.schemas import ClosedSchema
-from ..progress.services import resolve_as_of, result_dict
+from ..progress.services import check_year, resolve_as_of, result_dict
 from ..reports.models import ThematicReport
 from ..rulebooks import ruleset
-from ..schemas import FIRST_DAY, SERVICE_YEARS
 from ..visits.models import COUNTING_STATUSES, Visit
 from .rectifications import check_township, list_items, may_read
 
@@ -50,8 +48,7 @@ def township_for_pack(actor: User, code: str) -> Unit:
 
 def evaluation_pack(actor: User, year: int, unit: Unit, english: bool = False) -> dict:
     """The pack as the API returns it (``GET /evaluations/<year>?unit_code=``)."""
-    if not FIRST_DAY.year <= year <= today().year:
-        raise InvalidInput("year_out_of_range", errors={"year": [SERVICE_YEARS]}, year=year)
+    check_year(year)
     as_of = resolve_as_of(year, None)  # 31 December, or today for the year running
     frozen = closings.frozen_for(unit, year, as_of)
     if frozen is not None:
@@ -93,11 +90,12 @@ def freeze_pack(pack: dict, unit: Unit, english: bool) -> dict:
     frozen = closings.frozen_for(unit, pack["year"], date.fromisoformat(pack["as_of"]))
     if frozen is None:
         return pack
+    titles = closings.english_titles(frozen) if english else None
     for person in pack["people"]:
         closing, row = closings.frozen_row([frozen], person["user"]["id"],
                                            person["user"]["unit_code"])
         if row is not None:
-            person["rules"] = closings.frozen_rules(closing, row, english)
+            person["rules"] = closings.frozen_rules(closing, row, english, titles)
     pack["closed"] = ClosedSchema().dump(frozen.stamp)
     return pack
 

@@ -115,7 +115,8 @@ def rollup(args) -> dict:
     year are its snapshot's (RULES.md §9), and a unit within that county says so."""
     actor, code = current_user(), args.get("unit_code")
     as_of = services.resolve_as_of(args.get("year"), args.get("as_of"))
-    frozen = closings.frozen_for(services.rollup_unit(actor, code), as_of.year, as_of)
+    found = closings.frozen_of(as_of.year, as_of)  # the closings that may serve its rows
+    frozen = closings.covering(found, services.rollup_unit(actor, code))
     if frozen is not None:
         as_of = frozen.as_of  # a year closed before its end: as of the closing day
     unit, rows = services.unit_rows(actor, code, as_of)
@@ -126,7 +127,7 @@ def rollup(args) -> dict:
         "year": as_of.year, "as_of": as_of, "calendar": calendar,
         "closed": frozen.stamp if frozen else None,
         "rows": [services.rollup_row(person, results, english) for person, results in rows]})
-    used = closings.freeze_rows(answer["rows"], as_of.year, as_of, english)
+    used = closings.freeze_rows(answer["rows"], found, english)
     if frozen is None:
         del answer["closed"]
         if used:  # above a county: each closed county's hash

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..org import posts
 from ..org.models import Unit
 from ..rulebooks import rulebook_of, ruleset
+from ..schemas import FIRST_DAY, SERVICE_YEARS
 from ..visits.models import Visit
 from .facts import county_code_of, facts_for_person, working_calendar
 from .models import DEPLOYMENT_WIDE, Absence, CalendarDay, DayCredit, OpeningBalance
@@ -38,6 +39,13 @@ def resolve_as_of(year: int | None, as_of: date | None) -> date:
     if year is not None and as_of.year != year:
         raise InvalidInput("as_of_outside_year", errors={"as_of": ["outside the year"]})
     return as_of
+
+
+def check_year(year: int) -> None:
+    """422 ``year_out_of_range`` for a year the service cannot speak of: before 2000, or
+    after this one."""
+    if not FIRST_DAY.year <= year <= today().year:
+        raise InvalidInput("year_out_of_range", errors={"year": [SERVICE_YEARS]}, year=year)
 
 
 def result_dict(result: RuleResult, english: bool = False) -> dict:

@@ -104,6 +104,15 @@ def test_closing_stores_the_years_results_with_their_hash_and_serves_them_byte_f
     assert mine["closed"]["snapshot_sha256"] == closing["snapshot_sha256"]
     village_time = next(r for r in mine["rules"] if r["rule_id"] == "village_time")
     assert village_time["actual"] == 1.5  # 7 h: a day; 4 h: half a day (RULES.md §2)
+    # In English the rule titles are the rule book's; every number is still the snapshot's.
+    english = client.get(f"/api/v1/compliance?unit_code=341122&year={LAST_YEAR}",
+                         headers={**sup, "Accept-Language": "en"}).get_json()
+    for row in english["rows"]:
+        stored_rules = rows[row["user"]["id"]]["rules"]
+        assert [{k: v for k, v in r.items() if k != "title"} for r in row["rules"]] == \
+            [{k: v for k, v in r.items() if k != "title"} for r in stored_rules]
+    assert any(r["title"] != s["title"] for r, s in zip(
+        english["rows"][0]["rules"], rows[english["rows"][0]["user"]["id"]]["rules"]))
     # Next door has not closed: no mark, results as computed.
     other = client.get(f"/api/v1/compliance/me?year={LAST_YEAR}",
                        headers=token_for(client, org.other_cadre)).get_json()
