@@ -164,11 +164,15 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture
-def context(browser, live):
-    """A 360 × 640 phone in China, location allowed and inside 桃园村."""
+def context(browser, live, request):
+    """A 360 × 640 phone in China, location allowed and inside 桃园村. A test marked
+    ``no_service_worker`` gets none: Playwright's routes do not always see the requests a
+    service worker passes through, and a test that routes every write needs them all."""
+    blocked = request.node.get_closest_marker("no_service_worker") is not None
     ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 640},
                               locale="zh-CN", timezone_id="Asia/Shanghai", has_touch=True,
-                              permissions=["geolocation"], geolocation=INSIDE)
+                              permissions=["geolocation"], geolocation=INSIDE,
+                              service_workers="block" if blocked else "allow")
     ctx.set_default_timeout(10_000)
     yield ctx
     ctx.close()

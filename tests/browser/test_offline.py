@@ -92,11 +92,10 @@ def test_a_server_error_mid_sync_keeps_the_item_and_it_lands_once(live, page):
     assert len(live.visits_of(person)) == 1 and len(attempts) == 2
 
 
+@pytest.mark.no_service_worker  # every write must meet the routes below
 def test_a_final_refusal_is_shown_as_failed_and_the_items_after_it_still_go(live, page):
     secretary = live.person(role="secretary")
     log_in(page, secretary)
-    # Routed on the context: once the service worker controls the page, its requests (even
-    # those it lets through untouched) are the context's to route, not the page's.
     routes = page.context
     routes.route("**/api/v1/**", lambda route: route.abort()
                  if route.request.method == "POST" else route.continue_())
@@ -263,6 +262,7 @@ def test_a_report_filed_offline_says_it_waits_for_signal_and_then_that_it_was_su
     assert [r["title"] for r in reports] == ["无信号时登记的汇报"]
 
 
+@pytest.mark.no_service_worker  # every write must meet the routes below
 def test_a_check_out_synced_after_the_county_closed_the_year_fails_with_the_plain_message(
         live, page):
     """RULES.md §9: a write to a closed year is refused with 409 ``period_closed``, final for the
