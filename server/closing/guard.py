@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 
 from .. import clock
 from ..auth.models import User
+from ..db_types import core_rows
 from ..errors import Conflict
 from ..extensions import db
 from ..org.models import Unit
@@ -54,13 +55,19 @@ def hold_every_year() -> None:
     hold(range(FIRST_DAY.year, clock.today().year + 1))
 
 
+# Composed once, at import (composing a statement costs a write more than running it): every
+# closing in force, a handful of rows a county a year, filtered by year here.
+_IN_FORCE = (select(Closing.__table__.c.year, Unit.__table__.c.path, Closing.__table__.c.as_of)
+             .join(Unit.__table__, Closing.__table__.c.unit_id == Unit.__table__.c.id)
+             .where(Closing.__table__.c.reopened_at.is_(None))
+             .order_by(Closing.__table__.c.year))
+
+
 def in_force(years=None) -> list[tuple[int, str, date]]:
     """The closings in force (of ``years``, or all): year, the county's path, as-of date."""
-    query = (select(Closing.year, Unit.path, Closing.as_of)
-             .join(Unit, Closing.unit_id == Unit.id).where(Closing.reopened_at.is_(None)))
-    if years is not None:
-        query = query.where(Closing.year.in_(years))
-    return [tuple(row) for row in db.session.execute(query.order_by(Closing.year))]
+    rows = core_rows(db.session(), _IN_FORCE, {})
+    wanted = None if years is None else set(years)
+    return [tuple(row) for row in rows if wanted is None or row[0] in wanted]
 
 
 def refuse_closed(closings, years, units) -> None:

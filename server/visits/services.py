@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -116,18 +117,23 @@ def _ended_by(visit: Visit, moment: datetime) -> bool:
             and visit.check_out_at <= moment)
 
 
-# The visit after another, and the one before that, read with Core and only the columns the
-# travel check needs: most changes have no later visit, or one whose flags stay as they are,
-# and loading whole visits through the ORM cost a check-out more than the rest of its SQL.
+# The visit after another, and the one that visit follows (whose check-out its travel check
+# compares with), read in one statement with Core and only the columns the check needs: most
+# changes have no later visit, or one whose flags stay as they are, and loading whole visits
+# through the ORM cost a check-out more than the rest of its SQL.
 _NEXT_COLUMNS = (Visit.id, Visit.check_in_at, Visit.check_in_lat, Visit.check_in_lon,
                  Visit.check_in_accuracy_m, Visit.flags, Visit.status, Visit.reviewed_at)
-_SUCCESSOR = select(*_NEXT_COLUMNS).where(
+_AFTER = select(*_NEXT_COLUMNS).where(
     Visit.user_id == bindparam("user_id"), Visit.status != "withdrawn",
     Visit.id != bindparam("id"), Visit.check_in_at >= bindparam("check_out_at")
-).order_by(Visit.check_in_at, Visit.id).limit(1)
-_PREDECESSOR = _latest_ended_by(bindparam("user_id"), bindparam("check_in_at"),
-                                bindparam("id")).with_only_columns(
-    Visit.check_out_at, Visit.check_out_lat, Visit.check_out_lon, Visit.check_out_accuracy_m)
+).order_by(Visit.check_in_at, Visit.id).limit(1).subquery("after")
+_BEFORE = Visit.__table__.alias("before")
+_SUCCESSOR = select(
+    _AFTER, _BEFORE.c.check_out_at, _BEFORE.c.check_out_lat, _BEFORE.c.check_out_lon,
+    _BEFORE.c.check_out_accuracy_m,
+).select_from(_AFTER.outerjoin(_BEFORE, _BEFORE.c.id == _latest_ended_by(
+    bindparam("user_id"), _AFTER.c.check_in_at, _AFTER.c.id).with_only_columns(
+    Visit.id).scalar_subquery()))
 
 
 def _travel_flag(at_fix: F.Fix, before, book: Rulebook) -> set[str]:
@@ -148,13 +154,11 @@ def reevaluate_successor(visit: Visit, book: Rulebook, *, now: datetime | None =
     docs/rules.md §1, ``impossible_travel``; docs/decisions.md, "Visits"). The next visit is
     the person's first checked in at or after this one's check-out; the one it follows, the
     latest checked out at or before its check-in."""
-    session = db.session()
-    after = core_rows(session, _SUCCESSOR, {"user_id": visit.user_id, "id": visit.id,
-                                            "check_out_at": visit.check_out_at}).first()
+    after = core_rows(db.session(), _SUCCESSOR, {"user_id": visit.user_id, "id": visit.id,
+                                                 "check_out_at": visit.check_out_at}).first()
     if after is None or after.reviewed_at is not None:
         return
-    before = core_rows(session, _PREDECESSOR, {"user_id": visit.user_id, "id": after.id,
-                                               "check_in_at": after.check_in_at}).first()
+    before = after if after.check_out_at is not None else None  # its check-out columns
     flags = set(after.flags) - {"impossible_travel"}
     flags |= _travel_flag(_check_in_fix(after), before, book)
     new_flags = F.active(flags, book)
@@ -204,7 +208,12 @@ def _check_township(actor: User, township_id: int, code: str, at: datetime) -> N
                            code=code)
 
 
-def _apply_check_out(visit: Visit, village: Village, part: dict, offset: timedelta,
+class Draft(SimpleNamespace):
+    """A visit's columns being gathered before they are written (by attribute name), read
+    and set as a visit's: a plain object, as an ORM instance's bookkeeping would only cost."""
+
+
+def _apply_check_out(visit: Draft, village: Village, part: dict, offset: timedelta,
                      now: datetime, book: Rulebook) -> set[str]:
     """Record a check-out on the visit; return the flags it raises."""
     at = part["at"] + offset
@@ -223,10 +232,9 @@ def _apply_check_out(visit: Visit, village: Village, part: dict, offset: timedel
     return found | F.stay_flags(visit.check_in_at, at, visit.check_out_manual, now, book)
 
 
-def _columns(draft: Visit, but: tuple[str, ...] = ()) -> dict:
-    """The columns set on a transient visit, by attribute name."""
-    return {key: value for key, value in inspect(draft).dict.items()
-            if key[0] != "_" and key not in but}
+def _columns(draft: Draft, but: tuple[str, ...] = ()) -> dict:
+    """The columns set on a draft, by attribute name."""
+    return {key: value for key, value in vars(draft).items() if key not in but}
 
 
 def _check_out_request(part: dict, data: dict) -> dict:
@@ -283,7 +291,7 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
         values["updated_at"] = now  # a new visit was last changed when it was received
         return _insert(actor, lambda: _write_open(actor, village, values, offset), digest,
                        client_id)
-    draft = Visit(**values)  # transient, in no session: only its columns are written
+    draft = Draft(**values)
     found |= _apply_check_out(draft, village, data["check_out"], offset, now, book)
     draft.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
     draft.flags = F.active(found, book)
@@ -324,7 +332,7 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta) 
     return visit
 
 
-def _write_whole(actor: User, village: Village, draft: Visit, offset: timedelta,
+def _write_whole(actor: User, village: Village, draft: Draft, offset: timedelta,
                  book: Rulebook, now: datetime) -> Visit:
     """Write a whole visit (a phone's sync of an offline visit, a late entry) as an open one
     is written; its dates' credits are noted for the commit to bring up to date, which the
@@ -369,9 +377,9 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     book = book or rulebook_for(actor)
     offset = clock_offset(client_time, now, book)
     guard.ensure_visit_open(visit, data["at"] + offset)
-    # The check-out's columns are gathered on a draft (a transient visit) and written with
-    # one Core UPDATE, as a check-in is written with a Core INSERT: the write path of a phone.
-    draft = Visit(check_in_at=visit.check_in_at, status=visit.status)
+    # The check-out's columns are gathered on a draft and written with one Core UPDATE, as a
+    # check-in is written with a Core INSERT: the write path of a phone.
+    draft = Draft(check_in_at=visit.check_in_at, status=visit.status)
     found = _apply_check_out(draft, visit.village, data, offset, now, book)
     if offset:
         found.add("clock_skew")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.compliance.rulebook import _merge, build_rulebook, load_ruleset
-from server.geo import distance_m, gcj02_to_wgs84, wgs84_to_gcj02
+from server.geo import distance_m, gcj02_to_wgs84, most_distance_m, wgs84_to_gcj02
 from server.visits.flags import (
     Fix,
     Point,
@@ -66,6 +66,17 @@ def test_distance_is_symmetric():
 @pytest.mark.parametrize("bearing", [0.0, 45.0, 137.0, 270.0])
 def test_a_point_placed_at_a_geodesic_distance_measures_back_to_it(metres, bearing):
     assert distance_m(*VILLAGE, *point_at(metres, bearing)) == pytest.approx(metres, abs=1e-6)
+
+
+@given(st.floats(-90, 90), st.floats(-180, 180), st.floats(-1, 1), st.floats(-1, 1),
+       st.sampled_from([1e-5, 1e-3, 0.1, 10.0, 90.0]))
+@settings(max_examples=400, deadline=None)
+def test_the_quick_bound_is_never_below_the_geodesic(lat, lon, dlat, dlon, scale):
+    """``most_distance_m`` (the travel check's shortcut) stays within 0.34 % of the geodesic,
+    so 1 % more and a metre is an upper bound anywhere, poles and long trips included."""
+    lat2, lon2 = min(90.0, max(-90.0, lat + dlat * scale)), lon + dlon * scale
+    exact = distance_m(lat, lon, lat2, lon2)
+    assert exact <= most_distance_m(lat, lon, lat2, lon2) * 1.0034 + 1e-6
 
 
 # --- GCJ-02 ---------------------------------------------------------------------------------
@@ -185,6 +196,17 @@ def test_impossible_travel_is_above_120_kmh(distance, seconds, accuracies, impos
     before = fix_at(0, *VILLAGE, accuracies[0])
     after = fix_at(seconds, *point_at(distance, bearing), accuracies[1])
     assert is_impossible_travel(before, after, BOOK) is impossible
+
+
+@given(st.floats(0, 300_000), st.floats(0, 360), st.integers(-10, 100_000),
+       st.one_of(st.none(), st.floats(0, 5000)), st.one_of(st.none(), st.floats(0, 5000)))
+@settings(max_examples=400, deadline=None)
+def test_the_quick_travel_answer_is_the_geodesic_one(distance, bearing, seconds, acc1, acc2):
+    """Trips the bound decides are answered as the exact speed would answer them."""
+    before = fix_at(0, *VILLAGE, acc1)
+    after = fix_at(seconds, *point_at(distance, bearing), acc2)
+    speed = travel_speed_kmh(before, after)
+    assert is_impossible_travel(before, after, BOOK) is (speed > 120)
 
 
 def test_a_first_visit_has_no_travel_to_check():
