@@ -255,6 +255,15 @@ class Coordinate:
 CRS = fields.String(validate=validate.OneOf(["wgs84", "gcj02"]), load_default="wgs84")
 
 
+class ObjectSchema(Schema):
+    """A schema that dumps an object's attributes (never keys): marshmallow first tries
+    ``obj[key]``, which for an object that forwards unknown attributes (``ShownVisit``) costs
+    an exception per field."""
+
+    def get_attribute(self, obj, attr, default):
+        return getattr(obj, attr, default)
+
+
 class ErrorSchema(Schema):
     """The one error shape: a machine code, a readable message, and field errors if any."""
     code = fields.String(required=True)

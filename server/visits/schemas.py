@@ -14,6 +14,7 @@ from ..schemas import (
     LocalDateTime,
     Note,
     Number,
+    ObjectSchema,
     OptionalText,
 )
 from .models import VISIT_STATUSES
@@ -90,6 +91,18 @@ class ShownVisit:
         return getattr(self.visit, name)
 
     @property
+    def user_name(self) -> str:
+        return self.visit.user.name
+
+    @property
+    def village_code(self) -> str:
+        return self.visit.village.code
+
+    @property
+    def village_name(self) -> str:
+        return self.visit.village.name
+
+    @property
     def check_in(self) -> VisitEnd:
         return VisitEnd(self, "check_in")
 
@@ -116,7 +129,7 @@ class VisitEnd:
         return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m}
 
 
-class FixSchema(Schema):
+class FixSchema(ObjectSchema):
     at = LocalDateTime()
     at_original = LocalDateTime(allow_none=True)
     location = fields.Nested(LocationSchema, allow_none=True)
@@ -124,15 +137,15 @@ class FixSchema(Schema):
     manual = fields.Boolean()
 
 
-class VisitSchema(Schema):
+class VisitSchema(ObjectSchema):
     """A visit as API.md returns it; dumps a ``ShownVisit``."""
 
     id = fields.Integer()
     client_id = fields.String()
     user_id = fields.Integer()
-    user_name = fields.String(attribute="user.name")
-    village_code = fields.String(attribute="village.code")
-    village_name = fields.String(attribute="village.name")
+    user_name = fields.String()
+    village_code = fields.String()
+    village_name = fields.String()
     activity = fields.String(allow_none=True)
     check_in = fields.Nested(FixSchema)
     check_out = fields.Nested(FixSchema, allow_none=True)
