@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text
+from sqlalchemy import Integer, bindparam, func, select, text
 
 from .. import clock
 from ..auth.models import User
@@ -34,14 +34,22 @@ _HOLD_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key, y) "
                     "FROM unnest(CAST(:years AS integer[])) AS y")
 _HOLD_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key, y) "
                        "FROM unnest(CAST(:years AS integer[])) AS y")
+# Nearly every write touches one year: its lock without an array to send (which cost a
+# check-in on PostgreSQL a third of a millisecond more).
+_HOLD_ONE_SHARED = select(func.pg_advisory_xact_lock_shared(
+    bindparam("key", type_=Integer), bindparam("year", type_=Integer)))
 
 
 def hold(years, exclusive: bool = False) -> None:
     """Order this transaction against closings of ``years`` (see the module's docstring)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_HOLD_EXCLUSIVE if exclusive else _HOLD_SHARED,
-                           {"key": LOCK_CLASS, "years": sorted(set(years))})
+        years = sorted(set(years))
+        if len(years) == 1 and not exclusive:
+            connection.execute(_HOLD_ONE_SHARED, {"key": LOCK_CLASS, "year": years[0]})
+        else:
+            connection.execute(_HOLD_EXCLUSIVE if exclusive else _HOLD_SHARED,
+                               {"key": LOCK_CLASS, "years": years})
         return
     take_turn = getattr(connection.connection.dbapi_connection, "take_turn", None)
     if take_turn is not None:

@@ -37,6 +37,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 
@@ -150,14 +151,23 @@ _STAYS = select(_VISITS.c.check_in_at, _VISITS.c.check_out_at).where(
     _VISITS.c.user_id == bindparam("user_id"), _COUNTING)
 _DAY_COLUMNS = (_DAYS.c.day, _DAYS.c.seconds, _DAYS.c.halves, _DAYS.c.month_seconds_to_date,
                 _DAYS.c.month_halves_to_date)
-_MONTH_DAYS = select(*_DAY_COLUMNS).where(_DAYS.c.user_id == bindparam("user_id"))
+# The day rows of the changed months, read with the December row of each year they fall in,
+# whose running total is the year's: whether the year has its month rows yet, and whether a
+# change leaves it without credit, are then known without asking again.
+_MONTH_DAYS = select(literal_column("'day'").label("kind"), *_DAY_COLUMNS).where(
+    _DAYS.c.user_id == bindparam("user_id"))
+_DECEMBERS = select(literal_column("'year'").label("kind"), _MONTHS.c.month, _MONTHS.c.seconds,
+                    _MONTHS.c.halves, _MONTHS.c.year_seconds_to_date,
+                    _MONTHS.c.year_halves_to_date).where(_MONTHS.c.user_id == bindparam("user_id"))
 # Along ix_visits_user_id_check_out_at: the visits that end after the first date began, so a
 # change today reads today's visits, one a month back the month's since.
 _ONE_STAY_RANGE = _STAYS.where(
     _VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
     _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type))
-_ONE_MONTH = _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
-                               _DAYS.c.day <= bindparam("last", type_=Date))
+_ONE_MONTH = union_all(
+    _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
+                      _DAYS.c.day <= bindparam("last", type_=Date)),
+    _DECEMBERS.where(_MONTHS.c.month == bindparam("december", type_=Date)))
 _INSERT_DAY = insert(_DAYS)
 _UPDATE_DAY = update(_DAYS).where(
     _DAYS.c.user_id == bindparam("b_user_id"), _DAYS.c.day == bindparam("b_day")).values(
@@ -180,8 +190,7 @@ _SHIFT_MONTHS = update(_MONTHS).where(
     halves=_MONTHS.c.halves + case((_MONTHS.c.month == _MONTH, _DELTA_H), else_=0),
     year_seconds_to_date=_MONTHS.c.year_seconds_to_date + _DELTA_S,
     year_halves_to_date=_MONTHS.c.year_halves_to_date + _DELTA_H)
-_YEAR_SECONDS = select(_MONTHS.c.year_seconds_to_date).where(
-    _MONTHS.c.user_id == bindparam("user_id"), _MONTHS.c.month == bindparam("december", type_=Date))
+_INSERT_MONTHS = insert(_MONTHS)
 _DELETE_YEAR = delete(_MONTHS).where(
     _MONTHS.c.user_id == bindparam("user_id"),
     _MONTHS.c.month.between(bindparam("january", type_=Date), bindparam("december", type_=Date)))
@@ -221,16 +230,26 @@ def _stays(connection, user_id: int, ranges: list[tuple[date, date]]) -> list[St
     return [Stay(a, b) for a, b in rows]
 
 
-def _day_rows(connection, user_id: int, months: list[tuple[date, date]]) -> dict:
-    """The person's day rows in the months: one query."""
+def _day_rows(connection, user_id: int, months: list[tuple[date, date]]) -> tuple[dict, dict]:
+    """The person's day rows in the months (date → seconds, halves and the month's running
+    totals) and the year's credited seconds of each year they fall in that has any (year →
+    seconds): one query."""
     if len(months) == 1:
         rows = connection.execute(_ONE_MONTH, {"user_id": user_id, "first": months[0][0],
-                                               "last": months[0][1]})
+                                               "last": months[0][1],
+                                               "december": date(months[0][0].year, 12, 1)})
     else:
-        rows = connection.execute(_MONTH_DAYS.where(or_(*(
-            _DAYS.c.day.between(first, last) for first, last in months))),
-            {"user_id": user_id})
-    return {row.day: tuple(row[1:]) for row in rows}
+        decembers = sorted({date(day.year, 12, 1) for month in months for day in month})
+        rows = connection.execute(union_all(
+            _MONTH_DAYS.where(or_(*(_DAYS.c.day.between(first, last) for first, last in months))),
+            _DECEMBERS.where(_MONTHS.c.month.in_(decembers))), {"user_id": user_id})
+    kept, years = {}, {}
+    for kind, day, *values in rows:
+        if kind == "day":
+            kept[day] = tuple(values)
+        else:
+            years[day.year] = values[2]  # December's running total: the year's
+    return kept, years
 
 
 def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
@@ -252,13 +271,14 @@ def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
             s = max(seconds.get(day, 0), 0)
             wanted[day] = (s, int(credit_for(s, thresholds) * 2))
             day += timedelta(days=1)
-    kept = _day_rows(connection, user_id, _month_ranges(ranges))
-    _write_days(connection, user_id, wanted, kept)
+    kept, years = _day_rows(connection, user_id, _month_ranges(ranges))
+    _write_days(connection, user_id, wanted, kept, years)
 
 
-def _write_days(connection, user_id: int, wanted: dict, kept: dict) -> None:
+def _write_days(connection, user_id: int, wanted: dict, kept: dict, years: dict) -> None:
     """Write the wanted (seconds, halves) of the changed dates over the kept day rows
-    (date → seconds, halves and the month's running totals) of the months they fall in."""
+    (date → seconds, halves and the month's running totals) of the months they fall in;
+    ``years``: the credited seconds of each of their years that has month rows."""
     by_month: dict[date, list[date]] = defaultdict(list)
     for day in wanted:
         by_month[day.replace(day=1)].append(day)
@@ -305,26 +325,26 @@ def _write_days(connection, user_id: int, wanted: dict, kept: dict) -> None:
         if rows:
             connection.execute(statement, rows)
     for year, deltas in month_deltas.items():
-        _shift_year(connection, user_id, year, deltas)
+        _shift_year(connection, user_id, year, deltas, years.get(year))
 
 
-def _shift_year(connection, user_id: int, year: int,
-                deltas: list[tuple[date, int, int]]) -> None:
+def _shift_year(connection, user_id: int, year: int, deltas: list[tuple[date, int, int]],
+                seconds: int | None) -> None:
     """Add each changed month's difference to its month row and to the year's running totals
-    of it and the later months; write the twelve rows of a year's first credit, and drop them
-    when the year is left without any."""
+    of it and the later months; write the twelve rows of a year's first credit (``seconds``,
+    the year's credited seconds, is None: it has no month rows), and drop them when the year
+    is left without any."""
     december = date(year, 12, 1)
-    for index, (month, delta_s, delta_h) in enumerate(deltas):
-        shifted = connection.execute(_SHIFT_MONTHS, {
+    if seconds is None:  # no month rows yet: none of the year's days had credit
+        sums = {m.month: (s, h) for m, s, h in deltas}
+        rows = _dense_rows(user_id, year, [sums.get(k, (0, 0)) for k in range(1, 13)])
+        connection.execute(_INSERT_MONTHS, rows)
+        return
+    for month, delta_s, delta_h in deltas:
+        connection.execute(_SHIFT_MONTHS, {
             "b_user_id": user_id, "b_month": month, "b_december": december,
-            "b_seconds": delta_s, "b_halves": delta_h}).rowcount
-        if shifted == 0 and index == 0:  # no month rows yet: none of the year's days had credit
-            sums = {m.month: (s, h) for m, s, h in deltas}
-            rows = _dense_rows(user_id, year, [sums.get(k, (0, 0)) for k in range(1, 13)])
-            connection.execute(insert(_MONTHS), rows)
-            return
-    if sum(delta_s for _, delta_s, _ in deltas) < 0 and not connection.execute(
-            _YEAR_SECONDS, {"user_id": user_id, "december": december}).scalar():
+            "b_seconds": delta_s, "b_halves": delta_h})
+    if seconds + sum(delta_s for _, delta_s, _ in deltas) <= 0:
         connection.execute(_DELETE_YEAR, {"user_id": user_id, "january": date(year, 1, 1),
                                           "december": december})
 

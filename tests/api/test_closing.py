@@ -311,18 +311,31 @@ def _in_thread(app, work):
     return thread, out
 
 
+def _seven_hours() -> tuple[datetime, datetime]:
+    """A seven-hour stay within one local day, so that it credits that day whole whatever the
+    hour: ending now, or before 07:05 (a stay ending now would cross midnight) yesterday's
+    08:00–15:00, its check-out synced late."""
+    now = datetime.now(CST)
+    if (now - timedelta(hours=7, minutes=5)).date() == now.date():
+        return now - timedelta(hours=7), now
+    yesterday = (now - timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    return yesterday, yesterday + timedelta(hours=7)
+
+
 def _open_visit_today(client, org):
     cadre = token_for(client, org.cadre)
-    body = check_in_body(org.village, hours_ago=7)
+    start, end = _seven_hours()
+    body = check_in_body(org.village)
+    body["check_in"]["at"] = start.isoformat()
     response = client.post("/api/v1/visits", headers=cadre, json=body)
     assert response.status_code == 201, response.get_json()
-    return cadre, response.get_json()
+    return cadre, {**response.get_json(), "ends_at": end}
 
 
 def _check_out(cadre, visit):
     def work(client):
         return client.post(f"/api/v1/visits/{visit['id']}/check-out", headers=cadre,
-                           json={"at": datetime.now(CST).isoformat()})
+                           json={"at": visit["ends_at"].isoformat()})
     return work
 
 
