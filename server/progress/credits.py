@@ -233,8 +233,8 @@ def _stays(connection, user_id: int, ranges: list[tuple[date, date]]) -> list[St
 def _day_rows(connection, user_id: int, months: list[tuple[date, date]]) -> tuple[dict, dict]:
     """The person's day rows in the months (date → seconds, halves and the month's running
     totals) and the year's credited seconds of each year they fall in that has any (year →
-    seconds): one query."""
-    if len(months) == 1:
+    seconds): one query. (Adjacent months are one range, which may cross a new year.)"""
+    if len(months) == 1 and months[0][0].year == months[0][1].year:
         rows = connection.execute(_ONE_MONTH, {"user_id": user_id, "first": months[0][0],
                                                "last": months[0][1],
                                                "december": date(months[0][0].year, 12, 1)})

@@ -385,6 +385,25 @@ def test_moved_and_undone_visits_leave_credits_equal_a_recomputation(client, org
     assert _credits() == kept
 
 
+def test_a_stay_over_new_years_eve_keeps_both_years_credits(client, org):
+    """A stay from 31 December into 1 January changes adjacent months of two years at once;
+    both years already have their month rows, which the upkeep must shift, not write again."""
+    auth, sup = token_for(client, org.cadre), token_for(client, org.supervisor)
+    year = datetime.now(CST).year - 1
+    for start in (datetime(year, 12, 15, 8, tzinfo=CST), datetime(year + 1, 1, 8, 8, tzinfo=CST)):
+        visit = stay(client, auth, org.village, start, 7)
+        client.post(f"/api/v1/visits/{visit['id']}/review", headers=sup,
+                    json={"decision": "approve"})
+    over = stay(client, auth, org.village, datetime(year, 12, 31, 18, tzinfo=CST), 12)
+    response = client.post(f"/api/v1/visits/{over['id']}/review", headers=sup,
+                           json={"decision": "approve"})
+    assert response.status_code == 200, response.get_json()
+    kept = _credits()
+    assert {month.year for _, month, *_ in kept[1]} == {year, year + 1}
+    recompute_all([org.cadre.id])
+    assert _credits() == kept
+
+
 def test_one_persons_visits_sent_at_once_leave_credits_equal_a_recomputation(app, org):
     """Two devices syncing one person's visits of one month at the same moment: the credit
     upkeep reads and shifts running totals, so the two transactions must take turns."""
