@@ -20,7 +20,7 @@ _EQUATOR_M = _KM_AXIS * 1000
 
 def most_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """The great-circle distance in metres on a sphere of the equator's radius (haversine):
-    within 0.34 % of ``distance_m`` either way (tests/unit/test_geo.py), for a bound where the
+    within 0.34 % of ``distance_m`` either way (tests/unit/test_flags.py), for a bound where the
     geodesic's exact value cannot matter."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     h = (math.sin((p2 - p1) / 2) ** 2

@@ -164,7 +164,7 @@ _DECEMBERS = select(literal_column("'year'").label("kind"), _MONTHS.c.month, _MO
 _ONE_STAY_RANGE = _STAYS.where(
     _VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
     _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type))
-_ONE_MONTH = union_all(
+_ONE_YEARS_MONTHS = union_all(
     _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
                       _DAYS.c.day <= bindparam("last", type_=Date)),
     _DECEMBERS.where(_MONTHS.c.month == bindparam("december", type_=Date)))
@@ -235,7 +235,7 @@ def _day_rows(connection, user_id: int, months: list[tuple[date, date]]) -> tupl
     totals) and the year's credited seconds of each year they fall in that has any (year →
     seconds): one query. (Adjacent months are one range, which may cross a new year.)"""
     if len(months) == 1 and months[0][0].year == months[0][1].year:
-        rows = connection.execute(_ONE_MONTH, {"user_id": user_id, "first": months[0][0],
+        rows = connection.execute(_ONE_YEARS_MONTHS, {"user_id": user_id, "first": months[0][0],
                                                "last": months[0][1],
                                                "december": date(months[0][0].year, 12, 1)})
     else:

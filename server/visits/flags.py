@@ -56,9 +56,7 @@ def travel_speed_kmh(before: Fix, after: Fix) -> float | None:
     # Measured to the 0.1 m distances are shown with and divided exactly, so float noise
     # (1e-9 m in the geodesic, an ulp in ÷ and × 3.6) never decides a trip at the limit.
     a, b = before.point, after.point
-    gap = round(distance_m(a.lat, a.lon, b.lat, b.lon), 1)
-    gap -= (a.accuracy_m or 0) + (b.accuracy_m or 0)
-    gap = max(0.0, gap)
+    gap = _beyond_accuracies(round(distance_m(a.lat, a.lon, b.lat, b.lon), 1), a, b)
     seconds = (after.at - before.at).total_seconds()
     if gap == 0:
         return 0.0
@@ -90,9 +88,13 @@ def _surely_possible(before: Fix, after: Fix, limit: float) -> bool:
     if seconds <= 0:
         return False
     a, b = before.point, after.point
-    at_most = most_distance_m(a.lat, a.lon, b.lat, b.lon) * 1.01 + 1.0
-    gap = at_most - (a.accuracy_m or 0) - (b.accuracy_m or 0)
-    return gap <= 0 or gap / seconds * 3.6 < limit * 0.999
+    gap = _beyond_accuracies(most_distance_m(a.lat, a.lon, b.lat, b.lon) * 1.01 + 1.0, a, b)
+    return gap == 0 or gap / seconds * 3.6 < limit * 0.999
+
+
+def _beyond_accuracies(metres: float, a: Point, b: Point) -> float:
+    """The distance between two fixes that both accuracies cannot explain (never negative)."""
+    return max(0.0, metres - ((a.accuracy_m or 0) + (b.accuracy_m or 0)))
 
 
 def active(flags: set[str] | list[str], book: Rulebook) -> list[str]:

@@ -128,7 +128,7 @@ _AFTER = select(*_NEXT_COLUMNS).where(
     Visit.id != bindparam("id"), Visit.check_in_at >= bindparam("check_out_at")
 ).order_by(Visit.check_in_at, Visit.id).limit(1).subquery("after")
 _BEFORE = Visit.__table__.alias("before")
-_SUCCESSOR = select(
+_NEXT_WITH_PREVIOUS = select(
     _AFTER, _BEFORE.c.check_out_at, _BEFORE.c.check_out_lat, _BEFORE.c.check_out_lon,
     _BEFORE.c.check_out_accuracy_m,
 ).select_from(_AFTER.outerjoin(_BEFORE, _BEFORE.c.id == _latest_ended_by(
@@ -154,7 +154,7 @@ def reevaluate_successor(visit: Visit, book: Rulebook, *, now: datetime | None =
     docs/rules.md §1, ``impossible_travel``; docs/decisions.md, "Visits"). The next visit is
     the person's first checked in at or after this one's check-out; the one it follows, the
     latest checked out at or before its check-in."""
-    after = core_rows(db.session(), _SUCCESSOR, {"user_id": visit.user_id, "id": visit.id,
+    after = core_rows(db.session(), _NEXT_WITH_PREVIOUS, {"user_id": visit.user_id, "id": visit.id,
                                                  "check_out_at": visit.check_out_at}).first()
     if after is None or after.reviewed_at is not None:
         return
