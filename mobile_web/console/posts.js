@@ -147,9 +147,16 @@ export function postsEditor(u, units, note, onChange) {
           disabled: !current, title: current ? null : t('posts_no_current'),
           onclick: () => endDialog(u, current, after) }, t('posts_end'))));
   };
-  return h('details', { class: 'admin-posts-editor', ontoggle: (e) => { if (e.target.open) fill(); } },
+  // Open stays open when the list is redrawn (after a move, say): the new post shows at once.
+  const ontoggle = (e) => {
+    if (e.target.open) { openEditors.add(u.id); fill(); } else openEditors.delete(u.id);
+  };
+  return h('details', { class: 'admin-posts-editor', open: openEditors.has(u.id), ontoggle },
     h('summary', {}, t('posts_title', { name: u.name })), body);
 }
+
+/** The people whose posts editor is open, so that a redraw of the list keeps it open. */
+const openEditors = new Set();
 
 /** 调动 / 任职: a unit, a role and a start date; says what ends, then POSTs the new post. */
 function moveDialog(u, units, current, after) {
