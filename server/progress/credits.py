@@ -29,12 +29,14 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     delete,
     event,
     func,
     insert,
     inspect,
     literal_column,
+    null,
     or_,
     select,
     union_all,
@@ -147,24 +149,28 @@ def _thresholds(user_id: int):
 
 # --- incremental upkeep ----------------------------------------------------------------------
 
-_STAYS = select(_VISITS.c.check_in_at, _VISITS.c.check_out_at).where(
+# The person's counting stays that touch the changed dates, the day rows of the months they
+# fall in, and the December row of each year those fall in (whose running total is the year's:
+# whether the year has its month rows yet, and whether a change leaves it without credit, are
+# then known without asking again), read in one statement: rows of one shape, told apart by
+# ``kind`` (the first select gives the columns their types).
+_NO_TIME = cast(null(), _VISITS.c.check_in_at.type)
+_STAYS = select(literal_column("'stay'").label("kind"), _VISITS.c.check_in_at.label("start"),
+                _VISITS.c.check_out_at.label("end"), cast(null(), Date).label("day"),
+                *(cast(null(), Integer).label(f"v{i}") for i in range(4))).where(
     _VISITS.c.user_id == bindparam("user_id"), _COUNTING)
-_DAY_COLUMNS = (_DAYS.c.day, _DAYS.c.seconds, _DAYS.c.halves, _DAYS.c.month_seconds_to_date,
-                _DAYS.c.month_halves_to_date)
-# The day rows of the changed months, read with the December row of each year they fall in,
-# whose running total is the year's: whether the year has its month rows yet, and whether a
-# change leaves it without credit, are then known without asking again.
-_MONTH_DAYS = select(literal_column("'day'").label("kind"), *_DAY_COLUMNS).where(
-    _DAYS.c.user_id == bindparam("user_id"))
-_DECEMBERS = select(literal_column("'year'").label("kind"), _MONTHS.c.month, _MONTHS.c.seconds,
-                    _MONTHS.c.halves, _MONTHS.c.year_seconds_to_date,
+_MONTH_DAYS = select(literal_column("'day'"), _NO_TIME, _NO_TIME, _DAYS.c.day, _DAYS.c.seconds,
+                     _DAYS.c.halves, _DAYS.c.month_seconds_to_date,
+                     _DAYS.c.month_halves_to_date).where(_DAYS.c.user_id == bindparam("user_id"))
+_DECEMBERS = select(literal_column("'year'"), _NO_TIME, _NO_TIME, _MONTHS.c.month,
+                    _MONTHS.c.seconds, _MONTHS.c.halves, _MONTHS.c.year_seconds_to_date,
                     _MONTHS.c.year_halves_to_date).where(_MONTHS.c.user_id == bindparam("user_id"))
-# Along ix_visits_user_id_check_out_at: the visits that end after the first date began, so a
+# Nearly every change is of dates in one month: its statement is composed once. The stays
+# along ix_visits_user_id_check_out_at: the visits that end after the first date began, so a
 # change today reads today's visits, one a month back the month's since.
-_ONE_STAY_RANGE = _STAYS.where(
-    _VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
-    _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type))
-_ONE_YEARS_MONTHS = union_all(
+_ONE_RANGE = union_all(
+    _STAYS.where(_VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
+                 _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type)),
     _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
                       _DAYS.c.day <= bindparam("last", type_=Date)),
     _DECEMBERS.where(_MONTHS.c.month == bindparam("december", type_=Date)))
@@ -217,39 +223,37 @@ def _month_end(day: date) -> date:
     return _month_after(day.replace(day=1)) - timedelta(days=1)
 
 
-def _stays(connection, user_id: int, ranges: list[tuple[date, date]]) -> list[Stay]:
-    """The person's counting stays that touch any date of the ranges: one query."""
-    bounds = [local_day_bounds(first, last) for first, last in ranges]
-    if len(bounds) == 1:
-        rows = connection.execute(_ONE_STAY_RANGE, {"user_id": user_id, "start": bounds[0][0],
-                                                    "end": bounds[0][1]})
-    else:
-        rows = connection.execute(_STAYS.where(or_(*(
-            and_(_VISITS.c.check_out_at > start, _VISITS.c.check_in_at < end)
-            for start, end in bounds))), {"user_id": user_id})
-    return [Stay(a, b) for a, b in rows]
-
-
-def _day_rows(connection, user_id: int, months: list[tuple[date, date]]) -> tuple[dict, dict]:
-    """The person's day rows in the months (date → seconds, halves and the month's running
-    totals) and the year's credited seconds of each year they fall in that has any (year →
-    seconds): one query. (Adjacent months are one range, which may cross a new year.)"""
+def _read(connection, user_id: int, ranges: list[tuple[date, date]]):
+    """What a change of the dates of ``ranges`` needs, in one query: the person's counting
+    stays that touch them; their day rows in the months of the ranges (date → seconds, halves
+    and the month's running totals); and the credited seconds of each year those months fall
+    in that has month rows (year → seconds)."""
+    months = _month_ranges(ranges)
     if len(months) == 1 and months[0][0].year == months[0][1].year:
-        rows = connection.execute(_ONE_YEARS_MONTHS, {"user_id": user_id, "first": months[0][0],
-                                               "last": months[0][1],
-                                               "december": date(months[0][0].year, 12, 1)})
-    else:
+        (first, last), = months
+        # Several ranges in one month: the stays between them are read too, and add only to
+        # dates that are not written.
+        start, end = local_day_bounds(ranges[0][0], ranges[-1][1])
+        rows = connection.execute(_ONE_RANGE, {
+            "user_id": user_id, "start": start, "end": end, "first": first, "last": last,
+            "december": date(first.year, 12, 1)})
+    else:  # adjacent months are one range, which may cross a new year
+        bounds = [local_day_bounds(first, last) for first, last in ranges]
         decembers = sorted({date(day.year, 12, 1) for month in months for day in month})
         rows = connection.execute(union_all(
+            _STAYS.where(or_(*(and_(_VISITS.c.check_out_at > start, _VISITS.c.check_in_at < end)
+                               for start, end in bounds))),
             _MONTH_DAYS.where(or_(*(_DAYS.c.day.between(first, last) for first, last in months))),
             _DECEMBERS.where(_MONTHS.c.month.in_(decembers))), {"user_id": user_id})
-    kept, years = {}, {}
-    for kind, day, *values in rows:
-        if kind == "day":
+    stays, kept, years = [], {}, {}
+    for kind, start, end, day, *values in rows:
+        if kind == "stay":
+            stays.append(Stay(start, end))
+        elif kind == "day":
             kept[day] = tuple(values)
         else:
             years[day.year] = values[2]  # December's running total: the year's
-    return kept, years
+    return stays, kept, years
 
 
 def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
@@ -263,7 +267,8 @@ def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK, {"user_id": user_id})
     thresholds = _thresholds(user_id)
-    seconds = seconds_by_date(_stays(connection, user_id, ranges), zone())
+    stays, kept, years = _read(connection, user_id, ranges)
+    seconds = seconds_by_date(stays, zone())
     wanted: dict[date, tuple[int, int]] = {}
     for first, last in ranges:
         day = first
@@ -271,7 +276,6 @@ def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
             s = max(seconds.get(day, 0), 0)
             wanted[day] = (s, int(credit_for(s, thresholds) * 2))
             day += timedelta(days=1)
-    kept, years = _day_rows(connection, user_id, _month_ranges(ranges))
     _write_days(connection, user_id, wanted, kept, years)
 
 
