@@ -9,6 +9,7 @@ the first read. Either way a check-out racing a closing lands wholly before it o
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from sqlalchemy import Integer, bindparam, func, select, text
 from .. import clock
 from ..auth.models import User
 from ..db_types import core_rows
-from ..errors import Conflict
+from ..errors import ApiError, Conflict
 from ..extensions import db
 from ..org.models import Unit
 from ..schemas import FIRST_DAY
@@ -88,15 +89,72 @@ def refuse_closed(closings, years, units) -> None:
             raise Conflict("period_closed", body={"year": year})
 
 
+# How many closings in force there are of the years first..last: a scalar subquery a write's
+# own statement returns, when the write is made before the check is finished (``Held``).
+COUNT_IN_FORCE = (select(func.count()).select_from(Closing.__table__)
+                  .where(Closing.__table__.c.reopened_at.is_(None),
+                         Closing.__table__.c.year.between(
+                             bindparam("closing_first", type_=Integer),
+                             bindparam("closing_last", type_=Integer)))
+                  .scalar_subquery())
+
+
+class Held:
+    """A write's closing check with its lock held and the closings not yet read.
+
+    A write can be made before the check is finished (in the same transaction, which a refusal
+    rolls back): its own statement returns ``COUNT_IN_FORCE`` bound with ``params``, read after
+    the lock like a query of its own would be, and ``settle(count)`` finishes the check; only
+    when a closing of those years is in force are the closings read and compared with the
+    units. This saves a write on PostgreSQL a round trip. ``settle()`` with no count reads
+    them: ``ahead()`` does so before a refusal raised in its block, so that a closed year is
+    said first whatever else is wrong.
+    """
+
+    __slots__ = ("years", "_units")
+
+    def __init__(self, years: list[int], units):
+        self.years = years
+        self._units = units  # the units, or a callable giving them (read only when needed)
+
+    @property
+    def params(self) -> dict:
+        if not self.years:  # nothing to count: an empty range
+            return {"closing_first": 1, "closing_last": 0}
+        return {"closing_first": self.years[0], "closing_last": self.years[-1]}
+
+    def settle(self, count: int | None = None) -> None:
+        """Refuse (``period_closed``) when a closing of these years is in force for a county
+        holding one of the units; ``count``: what ``COUNT_IN_FORCE`` returned (None: not read)."""
+        if not self.years or count == 0:
+            return
+        units = self._units() if callable(self._units) else self._units
+        refuse_closed(in_force(self.years), self.years, units)
+
+    @contextmanager
+    def ahead(self):
+        """A refusal raised in the block is preceded by this check's."""
+        try:
+            yield
+        except ApiError:
+            self.settle()
+            raise
+
+
+def hold_open(years, units) -> Held:
+    """Take the closing lock of ``years`` for a write in ``units`` (``ensure_open``), leaving
+    the closings to be read later (``Held``)."""
+    years = sorted({y for y in years if y is not None and y <= clock.today().year})
+    if years:  # a year to come cannot be closed yet
+        hold(years)
+    return Held(years, units)
+
+
 def ensure_open(years, units) -> None:
     """Refuse (409 ``period_closed``) a write touching ``years`` for someone in ``units`` (the
     units of the posts of the person whose results it changes, or the county whose calendar
     it is) when one of those years is closed for a county holding one of the units."""
-    years = sorted({y for y in years if y is not None and y <= clock.today().year})
-    if not years:  # a year to come cannot be closed yet
-        return
-    hold(years)
-    refuse_closed(in_force(years), years, units)
+    hold_open(years, units).settle()
 
 
 def opening_day(closings, units) -> date | None:
@@ -135,10 +193,15 @@ def person_units(person: User, years, *more: Unit | None) -> list[Unit | None]:
     return [*held, *more]
 
 
+def hold_person(person: User, years, *more: Unit | None) -> Held:
+    """``hold_open`` for a write that changes ``person``'s results in ``years``."""
+    years = list(years)
+    return hold_open(years, lambda: person_units(person, years, *more))
+
+
 def ensure_person_open(person: User, years, *more: Unit | None) -> None:
     """``ensure_open`` for a write that changes ``person``'s results in ``years``."""
-    years = list(years)
-    ensure_open(years, person_units(person, years, *more))
+    hold_person(person, years, *more).settle()
 
 
 def years_between(first: date | None, last: date | None) -> range:
@@ -154,10 +217,15 @@ def visit_years(check_in_at, check_out_at=None) -> range:
     return range(clock.local_date(check_in_at).year, clock.local_date(last).year + 1)
 
 
-def ensure_visit_open(visit: Visit, check_out_at=None) -> None:
+def hold_visit(visit: Visit, check_out_at=None) -> Held:
     """A visit's writes are of the years its credits fall in, in its person's units."""
-    ensure_person_open(visit.user, visit_years(visit.check_in_at,
+    return hold_person(visit.user, visit_years(visit.check_in_at,
                                                check_out_at or visit.check_out_at))
+
+
+def ensure_visit_open(visit: Visit, check_out_at=None) -> None:
+    """``hold_visit``, the check finished at once."""
+    hold_visit(visit, check_out_at).settle()
 
 
 def ensure_calendar_open(year: int, county: Unit | None) -> None:

@@ -6,10 +6,10 @@ building row processors on every query, a unit-of-work flush) are larger than th
 a check-in
 
 - reads with statements composed once, at import, and only the columns it needs (``Arrivals``);
-- writes with Core INSERTs that store the very row the ORM would store (``insert_visit``,
-  ``insert_event``; tests/api/test_fastpath.py holds them to it, column by column), and a
-  check-out with one Core UPDATE checked against the visit's version as a flush would be
-  (``store_changes``);
+- writes with Core INSERTs that store the very row the ORM would store (``Writes``;
+  tests/api/test_fastpath.py holds them to it, column by column), and a check-out with one
+  Core UPDATE checked against the visit's version as a flush would be; on PostgreSQL the
+  visit's write, its audit event and the reads that follow it are one statement;
 - hands back detached instances that hold every column, built from the values written; the
   answer is dumped from them before the request's commit point commits (docs/decisions.md,
   "One commit point"), and being detached, the commit expires nothing of them.
@@ -20,8 +20,9 @@ interface:
     Arrivals(latest_ended, ended_by)(user_id, client_id, check_in_at, village_code)
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
-    insert_visit(values, user=, village=) -> Visit     insert_event(values)
-    store_changes(visit, changes)    a loaded visit's changes, one version-checked UPDATE
+    Writes(closings, following)
+        .insert_visit(values, event, params, user=, village=, follow=) -> (Visit, Written)
+        .store_changes(visit, changes, event, params, follow=) -> Written
     attach(instance) -> the instance in the session
 """
 from __future__ import annotations
@@ -30,12 +31,14 @@ from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, insert, select, true, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import User
+from ..cache import BoundedCache
 from ..db_types import attach_loaded, attribute_keys, core_rows, loaded
 from ..extensions import db
 from ..org.models import Village
@@ -163,17 +166,17 @@ class Arrivals:
 # --- writing --------------------------------------------------------------------------------
 
 class _CoreInsert:
-    """An INSERT of one model's rows with Core that stores what a flush of the ORM would.
+    """The row of one model that a flush of the ORM would INSERT, for a Core INSERT.
 
     ``values`` are columns by attribute name. As in the ORM, a column left out, or given None,
     takes its default (a scalar, or a callable called once per row); None is stored only where
     the type stores None as a value (JSON's ``null``); the version column takes the mapper's
-    first version. What is known before the INSERT is reflected from the model at import;
-    a default computed by SQL is refused here (it needs the ORM path), and the primary key
-    and server defaults are read back with RETURNING.
+    first version. What is known before the INSERT is reflected from the model at import; a
+    default computed by the database is refused here (it needs the ORM path, which reads it
+    back), and the primary key is the database's.
     """
 
-    def __init__(self, model: type, returning: bool):
+    def __init__(self, model: type):
         mapper, table = model.__mapper__, model.__table__
         keys = attribute_keys(model, table)
         if any(key != column.key for key, column in zip(keys, table.c)):
@@ -184,31 +187,26 @@ class _CoreInsert:
         self._defaults = []  # (key, value or callable, whether to call it)
         for key, column in zip(keys, table.c):
             default = column.default
+            if column.server_default is not None:
+                raise TypeError(f"{table.name}.{key}: a server default needs the ORM path")
             if default is None or column in primary or column is mapper.version_id_col:
                 continue
             if not (default.is_scalar or default.is_callable):
                 raise TypeError(f"{table.name}.{key}: a SQL default needs the ORM path")
             self._defaults.append((key, default.arg, default.is_callable))
-        self._none_stored = frozenset(key for key, column in zip(keys, table.c)
-                                      if column.type.should_evaluate_none)
+        self.none_stored = frozenset(key for key, column in zip(keys, table.c)
+                                     if column.type.should_evaluate_none)
         self._version = None
         if mapper.version_id_col is not None and mapper.version_id_generator is not False:
             self._version = (mapper.get_property_by_column(mapper.version_id_col).key,
                              mapper.version_id_generator)
-        statement = insert(table)
-        self._returned = []
-        if returning:
-            self._returned = [column for column in table.c
-                              if column in primary or column.server_default is not None]
-            statement = statement.returning(*self._returned)
-        self._returned_keys = [mapper.get_property_by_column(c).key for c in self._returned]
-        self.statement = statement
+        self.statement = insert(table)
 
     def row(self, values: dict) -> dict:
         """Every column of the row (but those the database fills) as the ORM would write it."""
         row = self._blank | values
         for key, default, call in self._defaults:
-            if row[key] is None and (key not in self._none_stored or key not in values):
+            if row[key] is None and (key not in self.none_stored or key not in values):
                 # the callable of a column default takes the INSERT's context: here there is none
                 row[key] = default(None) if call else default
         if self._version is not None:
@@ -216,66 +214,142 @@ class _CoreInsert:
             row[key] = generate(None)
         return row
 
-    def execute(self, values: dict) -> dict:
-        """INSERT the row in the session's transaction; return all its columns."""
-        row = self.row(values)
-        # A NULL is left out where leaving it out stores the same: each bound value costs a
-        # type conversion.
-        written = {key: value for key, value in row.items()
-                   if value is not None or key in self._none_stored}
-        result = db.session.connection().execute(self.statement, written)
-        if self._returned:
-            row.update(zip(self._returned_keys, result.one()))
-        return row
+    def written(self, row: dict) -> dict:
+        """The columns of ``row`` to bind: a NULL is left out where leaving it out stores the
+        same, as each bound value costs a type conversion."""
+        return {key: value for key, value in row.items()
+                if value is not None or key in self.none_stored}
+
+    def execute(self, values: dict) -> None:
+        """INSERT the row in the session's transaction."""
+        db.session.connection().execute(self.statement, self.written(self.row(values)))
 
 
-_VISIT_INSERT = _CoreInsert(Visit, returning=True)
-_EVENT_INSERT = _CoreInsert(VisitEvent, returning=False)
-
-
-def insert_visit(values: dict, *, user: User, village: Village) -> Visit:
-    """Store a visit with one Core INSERT, in the session's transaction, and return it.
-
-    ``values`` are its columns by attribute; the stored row is the one ``Visit(**values)``
-    flushed through the session would be. Nothing the session would do on a flush runs (no
-    credit upkeep, no other listener), so it is only for visits that change no credit. The
-    visit returned is detached and holds every column, with ``user`` and ``village`` (given
-    here) as its only relationships; anything else it would load lazily is not there.
-    """
-    return loaded(Visit, _VISIT_INSERT.execute(values) | {"user": user, "village": village})
-
-
-def insert_event(values: dict) -> None:
-    """Store a visit event with one Core INSERT (the row ``VisitEvent(**values)`` would be)."""
-    _EVENT_INSERT.execute(values)
-
-
+_VISIT_INSERT = _CoreInsert(Visit)
+_EVENT_INSERT = _CoreInsert(VisitEvent)
+_EVENTS = VisitEvent.__table__
+_EVENT_KEYS = tuple(key for key in attribute_keys(VisitEvent, _EVENTS)
+                    if key not in ("id", "visit_id"))
 _VERSION_KEY = Visit.__mapper__.get_property_by_column(Visit.__mapper__.version_id_col).key
 # SET takes the columns the parameters name; the WHERE's own parameters are named apart.
 _VISIT_UPDATE = update(_VISITS).where(_VISITS.c.id == bindparam("where_id"),
                                       _VISITS.c.version == bindparam("where_version"))
 
 
-def store_changes(visit: Visit, changes: dict) -> None:
-    """Store ``changes`` (columns by attribute name) of a loaded, persistent visit with one
-    Core UPDATE, as the ORM's flush would store them set on it: the version raised by one and
-    checked, so that a concurrent change of the same visit fails (``StaleDataError``; the
-    request's commit point runs the request again on the visit as it now is). The instance
-    then holds the values as stored, as if it had been loaded with them: nothing is left for
-    a flush to write.
+# --- a write with what follows it -----------------------------------------------------------
 
-    Nothing the session would do on a flush runs: ``onupdate`` defaults are not applied (set
-    ``updated_at`` yourself) and the credits listener does not see it (call
-    ``credits.note_stay``).
+class Written(NamedTuple):
+    """What a visit's write returned beside the visit."""
+    closings: int                 # the count the domain's ``closings`` expression returned
+    following: tuple | None       # the row of the domain's ``following`` read, None: no row
+
+
+class Writes:
+    """A visit's write (a check-in's INSERT, a check-out's UPDATE), its audit event, and what
+    the domain must read right after it, in as few round trips as the database allows.
+
+    ``closings`` is a scalar subquery the write returns (read in the write's own statement, so
+    after every lock taken before it); ``following`` a query whose first row is read with the
+    write when asked, its parameter ``next_of`` bound to the written visit's id. Its rows must
+    not depend on the written visit's own row: on PostgreSQL they are read in the same
+    statement, which sees the table as it was before the write. The visit's columns are bound
+    by their names, so no other parameter may be named as a column of ``visits``.
+
+    On PostgreSQL the visit's write, the event's INSERT and the read are one statement (the
+    writes as data-modifying WITH queries); on SQLite, where those are not allowed and a round
+    trip costs little, they are three. Either way the rows stored are those of ``insert_visit``,
+    ``store_changes`` and ``insert_event`` (tests/api/test_fastpath.py).
     """
-    if not changes:
-        return
-    version = visit.version
-    changes = {**changes, _VERSION_KEY: version + 1}
-    result = db.session.connection().execute(
-        _VISIT_UPDATE, {**changes, "where_id": visit.id, "where_version": version})
-    if result.rowcount != 1:
-        raise StaleDataError(f"visit {visit.id} was changed by another request "
-                             f"(expected version {version})")
-    for key, value in changes.items():
-        set_committed_value(visit, key, value)
+
+    def __init__(self, closings, following: Select):
+        self._closings = closings.label("closings")
+        self._following = following
+        self._row = namedtuple("Following", following.selected_columns.keys())
+        self._statements: BoundedCache = BoundedCache(64)  # by the columns written
+
+    def insert_visit(self, values: dict, event: dict, params: dict, *, user: User,
+                     village: Village, follow: bool = False) -> tuple[Visit, Written]:
+        """Store a visit and its event (``event``: its columns but ``visit_id``) and read
+        ``closings`` and, with ``follow``, ``following`` (``params``: their parameters).
+
+        ``values`` are the visit's columns by attribute; the stored row is the one
+        ``Visit(**values)`` flushed through the session would be. Nothing the session would do
+        on a flush runs (no credit upkeep, no other listener). The visit returned is detached
+        and holds every column, with ``user`` and ``village`` (given here) as its only
+        relationships; anything else it would load lazily is not there.
+        """
+        row = _VISIT_INSERT.row(values)
+        visit_id, done = self._run("insert", _VISIT_INSERT.written(row), {}, event, params,
+                                   follow)
+        row["id"] = visit_id
+        return loaded(Visit, row | {"user": user, "village": village}), done
+
+    def store_changes(self, visit: Visit, changes: dict, event: dict, params: dict, *,
+                      follow: bool = False) -> Written:
+        """Store ``changes`` (columns by attribute name) of a loaded, persistent visit as the
+        ORM's flush would store them set on it, with the event, reading as ``insert_visit``
+        does: the version raised by one and checked, so that a concurrent change of the same
+        visit fails (``StaleDataError``; the request's commit point runs the request again
+        on the visit as it now is). The instance then holds the values as stored, as if it
+        had been loaded with them: nothing is left for a flush to write.
+
+        Nothing the session would do on a flush runs: ``onupdate`` defaults are not applied
+        (set ``updated_at`` yourself) and the credits listener does not see it (call
+        ``credits.note_stay``).
+        """
+        version = visit.version
+        changes = {**changes, _VERSION_KEY: version + 1}
+        _, done = self._run("update", changes, {"where_id": visit.id, "where_version": version},
+                            {**event, "visit_id": visit.id}, params, follow,
+                            visit_id=visit.id)
+        for key, value in changes.items():
+            set_committed_value(visit, key, value)
+        return done
+
+    def _run(self, kind: str, columns: dict, where: dict, event: dict, params: dict,
+             follow: bool, *, visit_id: int | None = None) -> tuple[int, Written]:
+        connection = db.session.connection()
+        together = connection.dialect.name == "postgresql"
+        statement = self._statements.get_or_make(
+            (kind, tuple(columns), follow, together),
+            lambda: self._compose(kind, tuple(columns), follow, together))
+        bound = {**columns, **where, **params}
+        if together:
+            event_row = _EVENT_INSERT.row(event)
+            bound.update({f"e_{key}": event_row[key] for key in _EVENT_KEYS})
+            # The new row is not in what the statement's read sees: no id to leave out.
+            result = connection.execute(statement, {**bound, "next_of": visit_id or 0}).first()
+            if result is None:
+                raise _stale(visit_id, where)
+            following = self._row(*result[2:]) if follow and result[2] is not None else None
+            return result[0], Written(result[1], following)
+        result = connection.execute(statement, bound).first()
+        if result is None:
+            raise _stale(visit_id, where)
+        _EVENT_INSERT.execute({**event, "visit_id": result[0]})
+        following = None
+        if follow:
+            found = connection.execute(self._following, {**params, "next_of": result[0]}).first()
+            following = self._row(*found) if found is not None else None
+        return result[0], Written(result[1], following)
+
+    def _compose(self, kind: str, keys: tuple, follow: bool, together: bool):
+        binds = {key: bindparam(key, type_=_VISITS.c[key].type) for key in keys}
+        write = insert(_VISITS) if kind == "insert" else _VISIT_UPDATE
+        write = write.values(binds).returning(_VISITS.c.id, self._closings)
+        if not together:
+            return write
+        written = write.cte("written")
+        event = insert(_EVENTS).from_select(["visit_id", *_EVENT_KEYS], select(
+            written.c.id, *(bindparam(f"e_{key}", type_=_EVENTS.c[key].type)
+                            for key in _EVENT_KEYS))).cte("event")
+        if not follow:
+            return select(written.c.id, written.c.closings).add_cte(event)
+        following = self._following.subquery("following")
+        return (select(written.c.id, written.c.closings, *following.c)
+                .select_from(written.outerjoin(following, true())).add_cte(event))
+
+
+def _stale(visit_id, where: dict) -> StaleDataError:
+    return StaleDataError(f"visit {visit_id} was changed by another request "
+                          f"(expected version {where.get('where_version')})")

@@ -101,14 +101,21 @@ def _check_out_fix(visit: Visit) -> F.Fix | None:
                 visit.check_out_accuracy_m)
 
 
-def _latest_ended_by(user_id, moment, other_than: int | None = None):
+def _latest_ended_by(user_id, moment, *other_than):
     """The query for the person's visit with the latest check-out at or before ``moment``."""
     query = select(Visit).where(
         Visit.user_id == user_id, Visit.status != "withdrawn",
-        Visit.check_out_at.is_not(None), Visit.check_out_at <= moment)
-    if other_than is not None:
-        query = query.where(Visit.id != other_than)
+        Visit.check_out_at.is_not(None), Visit.check_out_at <= moment,
+        *(Visit.id != other for other in other_than))
     return query.order_by(Visit.check_out_at.desc(), Visit.id.desc()).limit(1)
+
+
+def _later_end(one, other):
+    """Of two visits (or rows of their check-out columns, ``None`` for none), the one
+    ``_latest_ended_by`` would choose."""
+    if one is None or other is None:
+        return one if other is None else other
+    return max(one, other, key=lambda v: (v.check_out_at, v.id))
 
 
 def _ended_by(visit: Visit, moment: datetime) -> bool:
@@ -117,23 +124,30 @@ def _ended_by(visit: Visit, moment: datetime) -> bool:
             and visit.check_out_at <= moment)
 
 
-# The visit after another, and the one that visit follows (whose check-out its travel check
-# compares with), read in one statement with Core and only the columns the check needs: most
-# changes have no later visit, or one whose flags stay as they are, and loading whole visits
-# through the ORM cost a check-out more than the rest of its SQL.
+# The visit after another, and the one other than both that it follows (whose check-out its
+# travel check compares with, unless the first visit's is later), read in one statement with
+# Core and only the columns the check needs: most changes have no later visit, or one whose
+# flags stay as they are, and loading whole visits through the ORM cost a check-out more than
+# the rest of its SQL. It reads nothing of the changed visit's own row, so a check-out reads
+# it in the statement that writes that row (``fastpath.Writes``).
 _NEXT_COLUMNS = (Visit.id, Visit.check_in_at, Visit.check_in_lat, Visit.check_in_lon,
                  Visit.check_in_accuracy_m, Visit.flags, Visit.status, Visit.reviewed_at)
+# Its parameters are named apart from the columns of ``visits`` (a write's statement that
+# reads it would otherwise take them for columns to write).
 _AFTER = select(*_NEXT_COLUMNS).where(
-    Visit.user_id == bindparam("user_id"), Visit.status != "withdrawn",
-    Visit.id != bindparam("id"), Visit.check_in_at >= bindparam("check_out_at")
+    Visit.user_id == bindparam("next_user_id"), Visit.status != "withdrawn",
+    Visit.id != bindparam("next_of"), Visit.check_in_at >= bindparam("next_from")
 ).order_by(Visit.check_in_at, Visit.id).limit(1).subquery("after")
 _BEFORE = Visit.__table__.alias("before")
 _NEXT_WITH_PREVIOUS = select(
-    _AFTER, _BEFORE.c.check_out_at, _BEFORE.c.check_out_lat, _BEFORE.c.check_out_lon,
-    _BEFORE.c.check_out_accuracy_m,
+    _AFTER, _BEFORE.c.id.label("before_id"), _BEFORE.c.check_out_at, _BEFORE.c.check_out_lat,
+    _BEFORE.c.check_out_lon, _BEFORE.c.check_out_accuracy_m,
 ).select_from(_AFTER.outerjoin(_BEFORE, _BEFORE.c.id == _latest_ended_by(
-    bindparam("user_id"), _AFTER.c.check_in_at, _AFTER.c.id).with_only_columns(
-    Visit.id).scalar_subquery()))
+    bindparam("next_user_id"), _AFTER.c.check_in_at, _AFTER.c.id, bindparam("next_of")
+).with_only_columns(Visit.id).scalar_subquery()))
+# A visit's write returns whether a closing of its years is in force, and with a check-out
+# the visit after it: one round trip for the three on PostgreSQL.
+writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS)
 
 
 def _travel_flag(at_fix: F.Fix, before, book: Rulebook) -> set[str]:
@@ -149,16 +163,34 @@ def _settle_status(visit: Visit, book: Rulebook) -> None:
         visit.status = F.closed_status(visit.flags, book)
 
 
-def reevaluate_successor(visit: Visit, book: Rulebook, *, now: datetime | None = None) -> None:
+def _following(user_id: int, visit_id: int | None, check_out_at: datetime) -> dict:
+    """The parameters of ``_NEXT_WITH_PREVIOUS`` for the visit after a visit of the person's
+    (``visit_id`` None: one being written, whose id ``fastpath.Writes`` binds)."""
+    return {"next_user_id": user_id, "next_of": visit_id, "next_from": check_out_at}
+
+
+_UNREAD = object()
+
+
+def reevaluate_successor(visit: Visit, book: Rulebook, *, now: datetime | None = None,
+                         after=_UNREAD) -> None:
     """An earlier visit arrived late: re-check the next visit's travel (unless reviewed;
     docs/rules.md §1, ``impossible_travel``; docs/decisions.md, "Visits"). The next visit is
     the person's first checked in at or after this one's check-out; the one it follows, the
-    latest checked out at or before its check-in."""
-    after = core_rows(db.session(), _NEXT_WITH_PREVIOUS, {"user_id": visit.user_id, "id": visit.id,
-                                                 "check_out_at": visit.check_out_at}).first()
+    latest checked out at or before its check-in. ``after``: the row of ``_NEXT_WITH_PREVIOUS``
+    when the visit's write read it (None: there is no next visit)."""
+    if after is _UNREAD:
+        after = core_rows(db.session(), _NEXT_WITH_PREVIOUS,
+                          _following(visit.user_id, visit.id, visit.check_out_at)).first()
     if after is None or after.reviewed_at is not None:
         return
-    before = after if after.check_out_at is not None else None  # its check-out columns
+    other = None
+    if after.check_out_at is not None:  # its check-out columns, under the visit's own id
+        other = SimpleNamespace(id=after.before_id, check_out_at=after.check_out_at,
+                                check_out_lat=after.check_out_lat,
+                                check_out_lon=after.check_out_lon,
+                                check_out_accuracy_m=after.check_out_accuracy_m)
+    before = _later_end(other, visit if _ended_by(visit, after.check_in_at) else None)
     flags = set(after.flags) - {"impossible_travel"}
     flags |= _travel_flag(_check_in_fix(after), before, book)
     new_flags = F.active(flags, book)
@@ -267,9 +299,10 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
-    guard.ensure_person_open(actor, guard.visit_years(check_in_at, data["check_out"]["at"] + offset
-                                                      if data.get("check_out") else None))
+    held = guard.hold_person(actor, guard.visit_years(
+        check_in_at, data["check_out"]["at"] + offset if data.get("check_out") else None))
     if data.get("check_out") is None and known.open is not None:
+        held.settle()  # a closed year is said first
         raise _open_conflict(known.open)
     point = _point(data["check_in"].get("location"))
     values = {"client_id": client_id, "user_id": actor.id, "village_id": village.id,
@@ -289,15 +322,16 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     if data.get("check_out") is None:
         values["flags"] = F.active(found, book)
         values["updated_at"] = now  # a new visit was last changed when it was received
-        return _insert(actor, lambda: _write_open(actor, village, values, offset), digest,
-                       client_id)
+        return _insert(actor, lambda: _write_open(actor, village, values, offset, held),
+                       digest, client_id)
     draft = Draft(**values)
-    found |= _apply_check_out(draft, village, data["check_out"], offset, now, book)
+    with held.ahead():
+        found |= _apply_check_out(draft, village, data["check_out"], offset, now, book)
     draft.check_out_digest = fingerprint(_check_out_request(data["check_out"], data))
     draft.flags = F.active(found, book)
     _settle_status(draft, book)
     draft.updated_at = now
-    return _insert(actor, lambda: _write_whole(actor, village, draft, offset, book, now),
+    return _insert(actor, lambda: _write_whole(actor, village, draft, offset, book, now, held),
                    digest, client_id)
 
 
@@ -317,30 +351,34 @@ def _offset_changes(offset: timedelta) -> dict:
     return {"clock_offset_s": offset.total_seconds()} if offset else {}
 
 
-def _write_open(actor: User, village: Village, values: dict, offset: timedelta) -> Visit:
-    """Write an open check-in, what the phone sends on arrival, and its "created" event.
+def _write_open(actor: User, village: Village, values: dict, offset: timedelta,
+                held: guard.Held, follow: bool = False):
+    """Write an open check-in, what the phone sends on arrival, and its "created" event, and
+    finish the closing check ``held`` (with ``follow``, read the visit after it too).
 
     Like a whole visit, it takes the fast path: the rows a flush would store, at a fraction of
     its cost. The visit shown and its village are detached: they hold every column, but load
     no relationship beyond ``user`` and ``village``.
     """
-    visit = fastpath.insert_visit(values, user=actor, village=village)
-    fastpath.insert_event({
-        "visit_id": visit.id, "actor_id": actor.id, "at": visit.received_at,
-        "action": "created", "from_status": None, "to_status": visit.status,
-        "changes": _offset_changes(offset), "comment": None})
-    return visit
+    params = {**held.params, **_following(actor.id, None, values.get("check_out_at"))}
+    visit, written = writes.insert_visit(values, {
+        "actor_id": actor.id, "at": values.get("received_at"), "action": "created",
+        "from_status": None, "to_status": values.get("status"),
+        "changes": _offset_changes(offset), "comment": None},
+        params, user=actor, village=village, follow=follow)
+    held.settle(written.closings)
+    return (visit, written.following) if follow else visit
 
 
 def _write_whole(actor: User, village: Village, draft: Draft, offset: timedelta,
-                 book: Rulebook, now: datetime) -> Visit:
+                 book: Rulebook, now: datetime, held: guard.Held) -> Visit:
     """Write a whole visit (a phone's sync of an offline visit, a late entry) as an open one
     is written; its dates' credits are noted for the commit to bring up to date, which the
     flush of the ORM would have noted; and a visit arriving late may change the travel check
     of the person's next one."""
-    visit = _write_open(actor, village, _columns(draft), offset)
+    visit, after = _write_open(actor, village, _columns(draft), offset, held, follow=True)
     credits.note_stay(db.session(), actor.id, visit.check_in_at, visit.check_out_at)
-    reevaluate_successor(visit, book, now=now)
+    reevaluate_successor(visit, book, now=now, after=after)
     return visit
 
 
@@ -376,11 +414,12 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     now = now or clock.now()
     book = book or rulebook_for(actor)
     offset = clock_offset(client_time, now, book)
-    guard.ensure_visit_open(visit, data["at"] + offset)
+    held = guard.hold_visit(visit, data["at"] + offset)
     # The check-out's columns are gathered on a draft and written with one Core UPDATE, as a
     # check-in is written with a Core INSERT: the write path of a phone.
     draft = Draft(check_in_at=visit.check_in_at, status=visit.status)
-    found = _apply_check_out(draft, visit.village, data, offset, now, book)
+    with held.ahead():
+        found = _apply_check_out(draft, visit.village, data, offset, now, book)
     if offset:
         found.add("clock_skew")
     if "households" in data and data["households"] is not None:
@@ -391,13 +430,14 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     draft.flags = F.active(set(visit.flags) | found, book)
     _settle_status(draft, book)
     draft.updated_at = now
-    fastpath.store_changes(visit, _columns(draft, but=("check_in_at",)))
-    fastpath.insert_event({
-        "visit_id": visit.id, "actor_id": actor.id, "at": now, "action": "checked_out",
-        "from_status": "open", "to_status": visit.status, "changes": _offset_changes(offset),
-        "comment": None})
+    written = writes.store_changes(visit, _columns(draft, but=("check_in_at",)), {
+        "actor_id": actor.id, "at": now, "action": "checked_out", "from_status": "open",
+        "to_status": draft.status, "changes": _offset_changes(offset), "comment": None},
+        {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at)},
+        follow=True)
+    held.settle(written.closings)
     credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at)
-    reevaluate_successor(visit, book, now=now)
+    reevaluate_successor(visit, book, now=now, after=written.following)
     return visit
 
 

@@ -378,13 +378,13 @@ def test_a_check_out_under_way_when_the_closing_starts_lands_wholly_before_it(
     sup = token_for(client, org.supervisor)
     writing, go_on = threading.Event(), threading.Event()
     from server.visits import services as visits
-    store = visits.fastpath.store_changes
+    store = visits.writes.store_changes
 
-    def slow_store(*args):
+    def slow_store(*args, **kwargs):
         writing.set()
         assert go_on.wait(10)
-        return store(*args)
-    monkeypatch.setattr(visits.fastpath, "store_changes", slow_store)
+        return store(*args, **kwargs)
+    monkeypatch.setattr(visits.writes, "store_changes", slow_store)
     checker, checked = _in_thread(app, _check_out(cadre, visit))
     assert writing.wait(10)
     closer, closed = _in_thread(app, _close_this_year(sup))

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from server import clock
 from server.extensions import db
-from server.visits import fastpath
+from server.visits import services
 from server.visits.models import Visit
 from tests.conftest import new_id, token_for
 
@@ -35,6 +35,28 @@ COMPARED = [column.key for column in VISITS.c if column.key not in SET_ASIDE]
 # version the mapper starts at.
 DEFAULTED = {column.key for column in VISITS.c
              if column.default is not None or column is Visit.__mapper__.version_id_col}
+
+
+NOTHING_CLOSED = {"closing_first": 1, "closing_last": 0}  # the closing count: of no year
+
+
+def event_of(person, action: str = "created") -> dict:
+    return {"actor_id": person.id, "at": None, "action": action, "from_status": None,
+            "to_status": "open", "changes": {}, "comment": None}
+
+
+def insert_visit(values: dict, org):
+    """Store ``values`` as a check-in's write does, with its event; the visit it gives."""
+    visit, written = services.writes.insert_visit(values, event_of(org.cadre), NOTHING_CLOSED,
+                                                  user=org.cadre, village=org.village)
+    assert written.closings == 0 and written.following is None
+    return visit
+
+
+def store_changes(visit: Visit, changes: dict, person) -> None:
+    """Store ``changes`` of ``visit`` as a check-out's write does, with its event."""
+    services.writes.store_changes(visit, changes, event_of(person, "checked_out"),
+                                  NOTHING_CLOSED)
 
 
 def stored(visit_id: int, connection=None) -> dict:
@@ -78,15 +100,15 @@ def check_in(village, *, location=True, metres=0.0, **extra) -> dict:
 
 @pytest.fixture
 def written(monkeypatch):
-    """Each call of ``fastpath.insert_visit``: the values it was given and the visit it gave."""
+    """Each visit a check-in's write stored: the values it was given and the visit it gave."""
     calls = []
-    real = fastpath.insert_visit
+    real = services.writes.insert_visit
 
-    def spy(values, **kwargs):
-        visit = real(values, **kwargs)
+    def spy(values, *args, **kwargs):
+        visit, done = real(values, *args, **kwargs)
         calls.append((dict(values), visit))
-        return visit
-    monkeypatch.setattr(fastpath, "insert_visit", spy)
+        return visit, done
+    monkeypatch.setattr(services.writes, "insert_visit", spy)
     return calls
 
 
@@ -153,8 +175,7 @@ def test_every_default_is_the_one_the_orm_gives(app, org, given):
     assert DEFAULTED >= {"check_out_manual", "status", "flags", "received_at", "updated_at",
                          "version"}
     with clock.frozen_at(moment):  # the time defaults are the same instant in both rows
-        visit = fastpath.insert_visit({**values, "user_id": org.cadre.id}, user=org.cadre,
-                                      village=org.village)
+        visit = insert_visit({**values, "user_id": org.cadre.id}, org)
         fast = stored(visit.id, db.session.connection())
         orm = through_the_orm(values, org.colleague)
     db.session.rollback()
@@ -188,8 +209,8 @@ def open_visit(org, moment: datetime) -> Visit:
               "check_in_at": moment - timedelta(hours=7),
               "check_in_at_original": moment - timedelta(hours=7), "request_digest": "d" * 64}
     with clock.frozen_at(moment - timedelta(hours=7)):
-        inserted = fastpath.insert_visit(values, user=org.cadre, village=org.village)
-    return fastpath.visit_by_id(inserted.id)
+        inserted = insert_visit(values, org)
+    return services.fastpath.visit_by_id(inserted.id)
 
 
 def test_a_check_out_stores_the_row_a_flush_would(app, org):
@@ -204,9 +225,9 @@ def test_a_check_out_stores_the_row_a_flush_would(app, org):
     orm = stored(visit.id, db.session.connection())
     savepoint.rollback()
 
-    visit = fastpath.visit_by_id(visit.id)
+    visit = services.fastpath.visit_by_id(visit.id)
     assert visit.check_out_at is None and visit.version == 1
-    fastpath.store_changes(visit, changes)
+    store_changes(visit, changes, org.cadre)
     assert visit not in db.session.dirty, "nothing is left for a flush to write"
     db.session.flush()
     fast = stored(visit.id, db.session.connection())
@@ -229,7 +250,7 @@ def test_a_check_out_that_lost_a_race_changes_nothing(app, org):
     db.session.connection().execute(update(VISITS).where(VISITS.c.id == visit.id)
                                     .values(version=VISITS.c.version + 1, status="withdrawn"))
     with pytest.raises(StaleDataError):
-        fastpath.store_changes(visit, {"check_out_at": moment})
+        store_changes(visit, {"check_out_at": moment}, org.cadre)
     row = stored(visit.id, db.session.connection())
     db.session.rollback()
     assert (row["status"], row["check_out_at"], row["version"]) == ("withdrawn", None, 2)
