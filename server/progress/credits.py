@@ -42,8 +42,11 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..auth.models import User
+from ..cache import BoundedCache
 from ..clock import local_date, local_day_bounds, zone
 from ..compliance.crediting import Stay, credit_for, seconds_by_date
 from ..extensions import db
@@ -174,7 +177,14 @@ _ONE_RANGE = union_all(
     _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
                       _DAYS.c.day <= bindparam("last", type_=Date)),
     _DECEMBERS.where(_MONTHS.c.month == bindparam("december", type_=Date)))
-_INSERT_DAY = insert(_DAYS)
+_DAY_KEYS = ("user_id", "day", "seconds", "halves", "month_seconds_to_date",
+             "month_halves_to_date")
+_MONTH_KEYS = ("user_id", "month", "seconds", "halves", "year_seconds_to_date",
+               "year_halves_to_date")
+# The values named (not left to the parameters given): a statement also runs as part of a
+# larger one (``_run_writes``), whose parameters are not this statement's.
+_INSERT_DAY = insert(_DAYS).values({key: bindparam(key, type_=_DAYS.c[key].type)
+                                    for key in _DAY_KEYS})
 _UPDATE_DAY = update(_DAYS).where(
     _DAYS.c.user_id == bindparam("b_user_id"), _DAYS.c.day == bindparam("b_day")).values(
     seconds=bindparam("b_seconds"), halves=bindparam("b_halves"),
@@ -196,7 +206,19 @@ _SHIFT_MONTHS = update(_MONTHS).where(
     halves=_MONTHS.c.halves + case((_MONTHS.c.month == _MONTH, _DELTA_H), else_=0),
     year_seconds_to_date=_MONTHS.c.year_seconds_to_date + _DELTA_S,
     year_halves_to_date=_MONTHS.c.year_halves_to_date + _DELTA_H)
-_INSERT_MONTHS = insert(_MONTHS)
+_INSERT_MONTHS = insert(_MONTHS).values({key: bindparam(key, type_=_MONTHS.c[key].type)
+                                         for key in _MONTH_KEYS})
+# A year's first credit, of one month, on PostgreSQL: its twelve month rows from five
+# parameters (twelve rows of six would be too many for a statement written with others).
+_SERIES = select(func.generate_series(1, 12).label("m")).subquery("months")
+_CHANGED = _SERIES.c.m == bindparam("changed", type_=Integer)
+_AT_OR_AFTER = _SERIES.c.m >= bindparam("changed", type_=Integer)
+_S, _H = bindparam("seconds", type_=Integer), bindparam("halves", type_=Integer)
+_FIRST_MONTH = insert(_MONTHS).from_select(list(_MONTH_KEYS), select(
+    bindparam("user_id", type_=Integer),
+    func.make_date(bindparam("year", type_=Integer), _SERIES.c.m, 1),
+    case((_CHANGED, _S), else_=0), case((_CHANGED, _H), else_=0),
+    case((_AT_OR_AFTER, _S), else_=0), case((_AT_OR_AFTER, _H), else_=0)))
 _DELETE_YEAR = delete(_MONTHS).where(
     _MONTHS.c.user_id == bindparam("user_id"),
     _MONTHS.c.month.between(bindparam("january", type_=Date), bindparam("december", type_=Date)))
@@ -324,33 +346,83 @@ def _write_days(connection, user_id: int, wanted: dict, kept: dict, years: dict)
                            "b_halves": delta_h})
         if delta_s or delta_h:
             month_deltas[month.year].append((month, delta_s, delta_h))
-    for statement, rows in ((_DELETE_DAY, deletes), (_UPDATE_DAY, updates),
-                            (_INSERT_DAY, inserts), (_SHIFT_DAYS, shifts)):
-        if rows:
-            connection.execute(statement, rows)
+    writes = [("delete_day", deletes), ("update_day", updates), ("insert_day", inserts),
+              ("shift_days", shifts)]
     for year, deltas in month_deltas.items():
-        _shift_year(connection, user_id, year, deltas, years.get(year))
+        writes += _shift_year(user_id, year, deltas, years.get(year))
+    _run_writes(connection, [(name, rows) for name, rows in writes if rows])
 
 
-def _shift_year(connection, user_id: int, year: int, deltas: list[tuple[date, int, int]],
-                seconds: int | None) -> None:
-    """Add each changed month's difference to its month row and to the year's running totals
-    of it and the later months; write the twelve rows of a year's first credit (``seconds``,
-    the year's credited seconds, is None: it has no month rows), and drop them when the year
-    is left without any."""
+def _shift_year(user_id: int, year: int, deltas: list[tuple[date, int, int]],
+                seconds: int | None) -> list[tuple[str, list[dict]]]:
+    """The writes that add each changed month's difference to its month row and to the
+    year's running totals of it and the later months; that write the twelve rows of a year's
+    first credit (``seconds``, the year's credited seconds, is None: it has no month rows);
+    and that drop them when the year is left without any."""
     december = date(year, 12, 1)
     if seconds is None:  # no month rows yet: none of the year's days had credit
+        if len(deltas) == 1:
+            (month, delta_s, delta_h), = deltas
+            return [("first_month", [{"user_id": user_id, "year": year, "changed": month.month,
+                                      "seconds": delta_s, "halves": delta_h}])]
         sums = {m.month: (s, h) for m, s, h in deltas}
-        rows = _dense_rows(user_id, year, [sums.get(k, (0, 0)) for k in range(1, 13)])
-        connection.execute(_INSERT_MONTHS, rows)
-        return
-    for month, delta_s, delta_h in deltas:
-        connection.execute(_SHIFT_MONTHS, {
-            "b_user_id": user_id, "b_month": month, "b_december": december,
-            "b_seconds": delta_s, "b_halves": delta_h})
+        return [("insert_months",
+                 _dense_rows(user_id, year, [sums.get(k, (0, 0)) for k in range(1, 13)]))]
+    writes = [("shift_months", [{
+        "b_user_id": user_id, "b_month": month, "b_december": december,
+        "b_seconds": delta_s, "b_halves": delta_h}]) for month, delta_s, delta_h in deltas]
     if seconds + sum(delta_s for _, delta_s, _ in deltas) <= 0:
-        connection.execute(_DELETE_YEAR, {"user_id": user_id, "january": date(year, 1, 1),
-                                          "december": december})
+        writes.append(("delete_year", [{"user_id": user_id, "january": date(year, 1, 1),
+                                        "december": december}]))
+    return writes
+
+
+_WRITES = {"delete_day": _DELETE_DAY, "update_day": _UPDATE_DAY, "insert_day": _INSERT_DAY,
+           "shift_days": _SHIFT_DAYS, "shift_months": _SHIFT_MONTHS,
+           "insert_months": _INSERT_MONTHS, "first_month": _FIRST_MONTH,
+           "delete_year": _DELETE_YEAR}
+_TOGETHER: BoundedCache = BoundedCache(64)  # by the writes' names and numbers of rows
+
+
+def _run_writes(connection, writes: list[tuple[str, list[dict]]]) -> None:
+    """Run the writes in order. On PostgreSQL, when no two of them touch the same row, they are
+    one statement (data-modifying WITH queries, one per row): the day rows written, deleted and
+    shifted are apart by construction (a month's later days shift, its changed days are
+    written), and so are one year's month rows with one month's shift. Two months of a year
+    shifted, or a year's rows shifted and dropped, touch the same rows: those run in turn."""
+    names = [name for name, _ in writes]
+    apart = (names.count("shift_months") <= 1 and "delete_year" not in names
+             and "insert_months" not in names)  # twelve rows: too many parameters
+    if connection.dialect.name != "postgresql" or len(writes) < 2 or not apart:
+        for name, rows in writes:
+            if name == "first_month" and connection.dialect.name != "postgresql":
+                name, rows = "insert_months", [row for first in rows for row in _dense_rows(
+                    first["user_id"], first["year"], [
+                        (first["seconds"], first["halves"]) if k == first["changed"] else (0, 0)
+                        for k in range(1, 13)])]
+            connection.execute(_WRITES[name], rows)
+        return
+    shape = tuple((name, len(rows)) for name, rows in writes)
+    statement = _TOGETHER.get_or_make(shape, lambda: _together(shape))
+    params = {f"{key}_{i}_{j}": value for i, (_, rows) in enumerate(writes)
+              for j, row in enumerate(rows) for key, value in row.items()}
+    connection.execute(statement, params)
+
+
+def _together(shape: tuple[tuple[str, int], ...]):
+    """One statement of the writes of ``shape``: each row's write a WITH query of its own,
+    its parameters named apart (``<name>_<write>_<row>``)."""
+    ctes = []
+    for i, (name, count) in enumerate(shape):
+        for j in range(count):
+            suffix = f"_{i}_{j}"
+
+            def rename(element, suffix=suffix):
+                if isinstance(element, BindParameter) and not element.unique:
+                    return bindparam(element.key + suffix, type_=element.type)
+                return None
+            ctes.append(replacement_traverse(_WRITES[name], {}, rename).cte(f"w{i}_{j}"))
+    return select(literal_column("1")).add_cte(*ctes)
 
 
 # --- rebuilding from the visits (recompute-credits) --------------------------------------------

@@ -417,6 +417,33 @@ def test_a_visit_reaching_into_a_closed_year_is_refused(client, last_year):
     refused_as_closed(response)
 
 
+def test_a_closed_year_is_said_before_what_else_is_wrong_and_a_visit_next_door_is_kept(
+        client, last_year):
+    """The closing check is finished after a visit's write (its count is read in the write's
+    own statement), but a refusal of the input still comes after it; a visit of another
+    county, of the same closed year, is written."""
+    org = last_year
+    close(client, token_for(client, org.supervisor))
+    began = IN_LAST_YEAR + timedelta(days=10)
+    point = {"lat": org.village.lat, "lon": org.village.lon, "accuracy_m": 15}
+    backwards = {"client_id": new_id(), "village_code": org.village.code,
+                 "check_in": {"at": began.isoformat(), "location": point},
+                 "check_out": {"at": (began - timedelta(hours=1)).isoformat(),
+                               "location": point}}
+    refused_as_closed(client.post("/api/v1/visits", headers=token_for(client, org.cadre),
+                                  json=backwards))
+    wrong_only = client.post("/api/v1/visits", headers=token_for(client, org.cadre), json={
+        **backwards, "client_id": new_id(), "check_in": {"at": datetime.now(CST).isoformat(),
+                                                        "location": point},
+        "check_out": {"at": (datetime.now(CST) - timedelta(hours=1)).isoformat(),
+                      "location": point}})
+    assert wrong_only.status_code == 422
+    assert wrong_only.get_json()["code"] == "checkout_before_checkin"
+    next_door = stay(client, token_for(client, org.other_cadre), org.other_village,
+                     began, 7)
+    assert next_door["check_in"]["at"].startswith(began.date().isoformat())
+
+
 def test_someone_who_left_the_county_before_its_closed_year_is_not_held_by_it(client, org):
     admin = token_for(client, org.root)
     moved = client.post(f"/api/v1/users/{org.colleague.id}/posts", headers=admin, json={
