@@ -59,9 +59,8 @@ SPANS_KEY = "zaicun_credit_spans"
 _VISITS, _DAYS, _MONTHS = Visit.__table__, DayCredit.__table__, MonthCredit.__table__
 # Written into the SQL rather than bound (an expanding IN is rendered anew on every run).
 _COUNTING = _VISITS.c.status.in_([literal_column(f"'{s}'") for s in COUNTING_STATUSES])
-# A transaction-scoped PostgreSQL advisory lock per person, in this namespace: two
-# transactions changing one person's visits at once take turns at the read-modify-write of
-# the credits (on SQLite the writers' lock, already held by then, does the same).
+# The namespace of the people's credit locks (below); on SQLite the writers' lock, already
+# held by then, does the same.
 LOCK_NAMESPACE = 0x7A63  # "zc"
 
 
@@ -105,12 +104,49 @@ def note_stay(session, user_id: int, check_in_at, check_out_at) -> None:
     _note(session.info.setdefault(SPANS_KEY, {}), user_id, check_in_at, check_out_at)
 
 
+# --- the person's credit lock ----------------------------------------------------------------
+#
+# On PostgreSQL two transactions changing one person's visits take turns at the credits'
+# read-modify-write by a transaction-scoped advisory lock per person. It is taken before any of
+# the person's visit rows is written: by the flush below before it writes them, and by a Core
+# write (``fastpath.Writes``) in its own statement before the row. Taken after a row, it could
+# deadlock with a transaction that holds it and then writes that row (a check-out whose late
+# arrival re-flags the next visit, and a review of that visit).
+
+LOCKS_KEY = "zaicun_credit_locks"
+PERSON_LOCK = select(func.pg_advisory_xact_lock(
+    LOCK_NAMESPACE, bindparam("lock_user_id", type_=Integer)).label("locked"))
+
+
+def lock_person(session, user_id: int) -> None:
+    """Take the person's credit lock in this transaction, unless it is held already."""
+    locks = session.info.setdefault(LOCKS_KEY, set())
+    if user_id in locks:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(PERSON_LOCK, {"lock_user_id": user_id})
+    locks.add(user_id)
+
+
+def person_locked(session, user_id: int) -> None:
+    """A write's own statement took the person's credit lock (``PERSON_LOCK``)."""
+    session.info.setdefault(LOCKS_KEY, set()).add(user_id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session, _transaction) -> None:
+    session.info.pop(LOCKS_KEY, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _note_changed_visits(session, _flush_context, _instances) -> None:
     spans = session.info.setdefault(SPANS_KEY, {})
+    changed = set()
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, Visit) or not _visit_changed(obj):
             continue
+        changed.add(obj.user_id)
         _note(spans, obj.user_id, obj.check_in_at, obj.check_out_at)
         if not inspect(obj).pending:  # times moved or a check-out undone: the old dates too
             old = _old_times(session, obj)
@@ -118,7 +154,10 @@ def _note_changed_visits(session, _flush_context, _instances) -> None:
                 _note(spans, obj.user_id, *old)
     for obj in session.deleted:
         if isinstance(obj, Visit):
+            changed.add(obj.user_id)
             _note(spans, obj.user_id, obj.check_in_at, obj.check_out_at)
+    for user_id in sorted(changed):  # before the flush writes their rows
+        lock_person(session, user_id)
 
 
 @event.listens_for(Session, "before_commit")
@@ -222,7 +261,6 @@ _FIRST_MONTH = insert(_MONTHS).from_select(list(_MONTH_KEYS), select(
 _DELETE_YEAR = delete(_MONTHS).where(
     _MONTHS.c.user_id == bindparam("user_id"),
     _MONTHS.c.month.between(bindparam("january", type_=Date), bindparam("december", type_=Date)))
-_LOCK = select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, bindparam("user_id", type_=Integer)))
 
 
 def _date_ranges(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
@@ -285,9 +323,8 @@ def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
     ranges = _date_ranges(spans)
     if not ranges:
         return
+    lock_person(db.session(), user_id)
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"user_id": user_id})
     thresholds = _thresholds(user_id)
     stays, kept, years = _read(connection, user_id, ranges)
     seconds = seconds_by_date(stays, zone())

@@ -147,7 +147,7 @@ _NEXT_WITH_PREVIOUS = select(
 ).with_only_columns(Visit.id).scalar_subquery()))
 # A visit's write returns whether a closing of its years is in force, and with a check-out
 # the visit after it: one round trip for the three on PostgreSQL.
-writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS)
+writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS, credits.PERSON_LOCK)
 
 
 def _travel_flag(at_fix: F.Fix, before, book: Rulebook) -> set[str]:
@@ -360,13 +360,16 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta,
     its cost. The visit shown and its village are detached: they hold every column, but load
     no relationship beyond ``user`` and ``village``.
     """
-    params = {**held.params, **_following(actor.id, None, values.get("check_out_at"))}
+    params = {**held.params, **_following(actor.id, None, values.get("check_out_at")),
+              "lock_user_id": actor.id}
     visit, written = writes.insert_visit(values, {
         "actor_id": actor.id, "at": values.get("received_at"), "action": "created",
         "from_status": None, "to_status": values.get("status"),
         "changes": _offset_changes(offset), "comment": None},
         params, user=actor, village=village, follow=follow)
     held.settle(written.closings)
+    if written.locked:
+        credits.person_locked(db.session(), actor.id)
     return (visit, written.following) if follow else visit
 
 
@@ -433,9 +436,11 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     written = writes.store_changes(visit, _columns(draft, but=("check_in_at",)), {
         "actor_id": actor.id, "at": now, "action": "checked_out", "from_status": "open",
         "to_status": draft.status, "changes": _offset_changes(offset), "comment": None},
-        {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at)},
-        follow=True)
+        {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at),
+         "lock_user_id": visit.user_id}, follow=True)
     held.settle(written.closings)
+    if written.locked:
+        credits.person_locked(db.session(), visit.user_id)
     credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at)
     reevaluate_successor(visit, book, now=now, after=written.following)
     return visit

@@ -254,3 +254,64 @@ def test_a_check_out_that_lost_a_race_changes_nothing(app, org):
     row = stored(visit.id, db.session.connection())
     db.session.rollback()
     assert (row["status"], row["check_out_at"], row["version"]) == ("withdrawn", None, 2)
+
+
+def test_a_visits_write_on_postgresql_is_short_enough_for_psycopg_to_prepare():
+    """psycopg converts and prepares a statement once only when it is at most 4,096
+    characters with at most 50 parameters; a visit's write with every column a check-in or
+    check-out can set, its event, the read that follows and the person's lock stays within
+    both."""
+    import psycopg._queries
+    from sqlalchemy.dialects.postgresql.psycopg import dialect
+
+    reviewed = {"id", "explanation", "reviewed_at", "reviewed_by_id", "review_comment"}
+    checked_out = {"check_out_at", "check_out_at_original", "check_out_lat", "check_out_lon",
+                   "check_out_accuracy_m", "check_out_distance_m", "check_out_manual",
+                   "check_out_received_at", "households", "note", "check_out_digest", "flags",
+                   "status", "updated_at", "version"}
+    assert checked_out <= set(VISITS.c.keys())
+    for kind, keys in (("insert", [c.key for c in VISITS.c if c.key not in reviewed]),
+                       ("update", [c.key for c in VISITS.c if c.key in checked_out])):
+        statement = services.writes._compose(kind, tuple(keys), True, True)
+        compiled = statement.compile(dialect=dialect())
+        assert len(str(compiled)) <= psycopg._queries.MAX_CACHED_STATEMENT_LENGTH, kind
+        assert len(compiled.params) <= psycopg._queries.MAX_CACHED_STATEMENT_PARAMS, kind
+
+
+def test_a_persons_credit_lock_comes_before_their_visit_rows_are_written(client, org):
+    """On PostgreSQL a person's credit lock is taken before any of their visit rows is written,
+    by a check-out's own statement and by a review's flush alike: taken after a row, a
+    check-out that re-flags the next visit and a review of that visit could deadlock. (SQLite
+    has one writer at a time and takes no such lock.)"""
+    from sqlalchemy import event
+
+    cadre, supervisor = token_for(client, org.cadre), token_for(client, org.supervisor)
+    body = check_in(org.village, metres=5000)  # outside the village: reviewed
+    assert client.post("/api/v1/visits", json=body, headers=cadre).status_code == 201
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        out = client.post(f"/api/v1/visits/{body['client_id']}/check-out", headers=cadre,
+                          json={"at": datetime.now(CST).isoformat()})
+        assert out.status_code == 200 and out.get_json()["status"] == "pending_review"
+        checked_out, seen[:] = list(seen), []
+        review = client.post(f"/api/v1/visits/{out.get_json()['id']}/review", headers=supervisor,
+                             json={"decision": "approve"})
+        assert review.status_code == 200, review.get_json()
+        reviewed = list(seen)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    def first(statements, *words):
+        return next((i for i, s in enumerate(statements) if all(w in s for w in words)), None)
+    if db.engine.dialect.name != "postgresql":
+        assert first(checked_out + reviewed, "pg_advisory_xact_lock(") is None
+        return
+    write = first(checked_out, "UPDATE visits")
+    assert "WITH person_lock AS (SELECT pg_advisory_xact_lock(" in checked_out[write]
+    assert first(checked_out, "pg_advisory_xact_lock(%(") in (None, write)  # taken there only
+    lock, update = first(reviewed, "pg_advisory_xact_lock("), first(reviewed, "UPDATE visits")
+    assert lock is not None and update is not None and lock < update
