@@ -20,6 +20,7 @@ interface:
     Arrivals(latest_ended, ended_by)(user_id, client_id, check_in_at, village_code)
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
+    first_visit(visit_query(*also, by_id=), params) -> the same, reading ``also`` with it
     Writes(closings, following, lock)
         .insert_visit(values, event, params, user=, village=, follow=) -> (Visit, Written)
         .store_changes(visit, changes, event, params, follow=) -> Written
@@ -67,34 +68,43 @@ def _with_village(*criteria):
             .join(_VILLAGES, _VISITS.c.village_id == _VILLAGES.c.id).where(*criteria))
 
 
+def visit_query(*also, by_id: bool = False) -> Select:
+    """The statement ``own_visit`` (with ``by_id``: ``visit_by_id``) runs, with ``also``:
+    columns read with the visit's row (a lock to take with it), for ``first_visit``."""
+    if by_id:
+        return _with_village(_VISITS.c.id == bindparam("id")).add_columns(*also)
+    return _with_village(_VISITS.c.user_id == bindparam("user_id"),
+                         _VISITS.c.client_id == bindparam("client_id")).add_columns(*also)
+
+
 # Built once, at import: composing a statement costs more than running it.
-_OWN_VISIT = _with_village(_VISITS.c.user_id == bindparam("user_id"),
-                           _VISITS.c.client_id == bindparam("client_id"))
-_VISIT_BY_ID = _with_village(_VISITS.c.id == bindparam("id"))
+_OWN_VISIT = visit_query()
+_VISIT_BY_ID = visit_query(by_id=True)
 
 
-def _first_visit(statement, params: dict) -> Visit | None:
-    """The first visit of a ``_with_village`` statement, in the session as a query would put
+def first_visit(statement, params: dict) -> Visit | None:
+    """The first visit of a ``visit_query`` statement, in the session as a query would put
     it (an instance the session already holds wins), holding its village."""
     session = db.session()
     row = core_rows(session, statement, params).first()
     if row is None:
         return None
-    width = len(_VISIT_KEYS)
+    width, village_width = len(_VISIT_KEYS), len(_VILLAGE_KEYS)
     visit = attach_loaded(session, loaded(Visit, dict(zip(_VISIT_KEYS, row[:width]))))
-    village = attach_loaded(session, loaded(Village, dict(zip(_VILLAGE_KEYS, row[width:]))))
+    village = attach_loaded(session, loaded(Village, dict(zip(
+        _VILLAGE_KEYS, row[width:width + village_width]))))
     set_committed_value(visit, "village", village)  # not only in the weak identity map
     return visit
 
 
 def visit_by_id(visit_id: int) -> Visit | None:
     """The visit with this id, holding its village."""
-    return _first_visit(_VISIT_BY_ID, {"id": visit_id})
+    return first_visit(_VISIT_BY_ID, {"id": visit_id})
 
 
 def own_visit(user_id: int, client_id: str) -> Visit | None:
     """The person's visit stored under ``client_id``, holding its village."""
-    return _first_visit(_OWN_VISIT, {"user_id": user_id, "client_id": client_id})
+    return first_visit(_OWN_VISIT, {"user_id": user_id, "client_id": client_id})
 
 
 # --- what a check-in reads first ------------------------------------------------------------

@@ -91,8 +91,8 @@ def get_visit_events(ref):
 def post_check_out(args, ref):
     """Check out of an open visit; repeating the same check-out is harmless."""
     actor = current_user()
-    return shown(services.check_out(actor, services.load_visit(actor, ref), args, client_time(),
-                                    now=clock.now()))
+    visit = services.load_visit(actor, ref, holding=clock.local_date(args["at"]).year)
+    return shown(services.check_out(actor, visit, args, client_time(), now=clock.now()))
 
 
 @blp.route("/visits/<visit_ref:ref>/explain", methods=["POST"])

@@ -553,16 +553,31 @@ def review_many(actor: User, ids: list[int], decision: str, comment: str | None,
 
 # --- reading --------------------------------------------------------------------------------
 
-def load_visit(actor: User, ref: str) -> Visit:
-    """The visit by id or by the caller's own client_id; 404 when absent or out of scope."""
-    visit = None
+# How a visit is read by id or by client_id; a check-out's read takes its year's closing lock
+# too (``load_visit``'s ``holding``).
+_READS = {(by_id, holding): fastpath.visit_query(*([guard.HOLD_COLUMN] if holding else []),
+                                                 by_id=by_id)
+          for by_id in (False, True) for holding in (False, True)}
+
+
+def load_visit(actor: User, ref: str, *, holding: int | None = None) -> Visit:
+    """The visit by id or by the caller's own client_id; 404 when absent or out of scope.
+    ``holding``: a year whose closing lock to take with the read, on PostgreSQL (a check-out's:
+    the lock is taken before a write anyway, and with the read it costs no round trip)."""
+    with_lock = holding is not None and db.session.connection().dialect.name == "postgresql"
+    params = guard.hold_column_params(holding) if with_lock else {}
     if ref.isdigit():
-        visit = fastpath.visit_by_id(int(ref))
+        params["id"] = int(ref)
     else:
         try:
-            visit = find_own(actor.id, str(uuid.UUID(ref)))
+            params.update(user_id=actor.id, client_id=str(uuid.UUID(ref)))
         except ValueError:
-            visit = None
+            params = None
+    visit = None
+    if params is not None:
+        visit = fastpath.first_visit(_READS[ref.isdigit(), with_lock], params)
+    if visit is not None and with_lock:
+        guard.held_by_read(holding)
     policy.ensure_visible(visit is not None and policy.can_read_person(actor, visit.user))
     return visit
 
