@@ -1,7 +1,7 @@
 """Column types shared by every model."""
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, event
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.types import TypeDecorator
@@ -86,3 +86,21 @@ def attach_loaded(session: Session, instance):
 def attribute_keys(model: type, table) -> list[str]:
     """The model's attribute names for ``table``'s columns, in the table's order."""
     return [model.__mapper__.get_property_by_column(c).key for c in table.columns]
+
+
+# --- what a transaction holds ------------------------------------------------------------
+
+_HELD = "zaicun_held_locks"
+
+
+def held_locks(session, kind: str) -> set:
+    """The locks of ``kind`` this session's transaction holds (transaction-scoped advisory
+    locks, by their second key), as recorded by those who took them; forgotten when any
+    transaction of the session ends (a savepoint's too: a lock is then taken again, which
+    costs a round trip and nothing else)."""
+    return session.info.setdefault(_HELD, {}).setdefault(kind, set())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held_locks(session, _transaction) -> None:
+    session.info.pop(_HELD, None)

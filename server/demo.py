@@ -390,11 +390,17 @@ class Demo:
         while self._queue and self._queue[0][0] < moment:
             at, _, request = heapq.heappop(self._queue)
             with clock.frozen_at(at):
+                request_only = db.session.begin_nested()
                 try:
                     request()
-                except Conflict as refused:  # a late write to last year, closed since:
-                    if refused.code != "period_closed":  # refused before it wrote anything
+                except Conflict as refused:  # a late write to last year, closed since: what
+                    if request_only.is_active:  # it wrote goes, as a request's commit point
+                        request_only.rollback()  # does
+                    if refused.code != "period_closed":
                         raise
+                else:
+                    if request_only.is_active:  # (a request that commits ends it itself)
+                        request_only.commit()
 
     # --- organisation and people --------------------------------------------------------------
 

@@ -13,12 +13,11 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
-from flask_sqlalchemy.session import Session
-from sqlalchemy import Integer, bindparam, event, func, select, text
+from sqlalchemy import Integer, bindparam, func, select, text
 
 from .. import clock
 from ..auth.models import User
-from ..db_types import core_rows
+from ..db_types import core_rows, held_locks
 from ..errors import ApiError, Conflict
 from ..extensions import db
 from ..org.models import Unit
@@ -36,44 +35,35 @@ _HOLD_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key, y) "
                     "FROM unnest(CAST(:years AS integer[])) AS y")
 _HOLD_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key, y) "
                        "FROM unnest(CAST(:years AS integer[])) AS y")
-# Nearly every write touches one year: its lock without an array to send (which cost a
-# check-in on PostgreSQL a third of a millisecond more).
-_HOLD_ONE_SHARED = select(func.pg_advisory_xact_lock_shared(
-    bindparam("key", type_=Integer), bindparam("year", type_=Integer)))
-
-
-# One year's lock taken by another statement, as a column of its row: a check-out takes it
-# with the read of its visit (``hold_column_params``), one round trip less.
+# One year's lock, shared: as a column, another statement takes it with its row (a check-out
+# with the read of its visit: one round trip less; call ``lock_taken`` then). Nearly every
+# write touches one year: its lock without an array to send (which cost a check-in on
+# PostgreSQL a third of a millisecond more).
 HOLD_COLUMN = func.pg_advisory_xact_lock_shared(
     bindparam("hold_key", type_=Integer), bindparam("hold_year", type_=Integer)).label("held")
-HELD_KEY = "zaicun_closing_locks"  # the years whose lock this transaction holds shared
+_HOLD_ONE_SHARED = select(HOLD_COLUMN)
 
 
 def hold_column_params(year: int) -> dict:
-    """The parameters of ``HOLD_COLUMN``; call ``held_by_read`` once its row was read."""
+    """The parameters of ``HOLD_COLUMN``; call ``lock_taken`` once its row was read."""
     return {"hold_key": LOCK_CLASS, "hold_year": year}
 
 
-def held_by_read(year: int) -> None:
-    """A statement with ``HOLD_COLUMN`` read a row: the year's lock is held."""
-    db.session.info.setdefault(HELD_KEY, set()).add(year)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_held(session, _transaction) -> None:
-    session.info.pop(HELD_KEY, None)
+def lock_taken(year: int) -> None:
+    """A statement with ``HOLD_COLUMN`` gave its row: the year's lock is held."""
+    held_locks(db.session(), "closing").add(year)
 
 
 def hold(years, exclusive: bool = False) -> None:
     """Order this transaction against closings of ``years`` (see the module's docstring)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        held = db.session.info.setdefault(HELD_KEY, set())
+        held = held_locks(db.session(), "closing")  # shared, by year
         years = sorted(set(years) - (set() if exclusive else held))
         if not years:
             return
         if len(years) == 1 and not exclusive:
-            connection.execute(_HOLD_ONE_SHARED, {"key": LOCK_CLASS, "year": years[0]})
+            connection.execute(_HOLD_ONE_SHARED, hold_column_params(years[0]))
         else:
             connection.execute(_HOLD_EXCLUSIVE if exclusive else _HOLD_SHARED,
                                {"key": LOCK_CLASS, "years": years})
@@ -158,6 +148,12 @@ class Held:
             return
         units = self._units() if callable(self._units) else self._units
         refuse_closed(in_force(self.years), self.years, units)
+
+    def again(self) -> None:
+        """The whole check anew, the lock taken again (after a rollback released it)."""
+        if self.years:
+            hold(self.years)
+        self.settle()
 
     @contextmanager
     def ahead(self):

@@ -49,6 +49,7 @@ from ..auth.models import User
 from ..cache import BoundedCache
 from ..clock import local_date, local_day_bounds, zone
 from ..compliance.crediting import Stay, credit_for, seconds_by_date
+from ..db_types import held_locks
 from ..extensions import db
 from ..rulebooks import rulebook_for
 from ..visits.models import COUNTING_STATUSES, Visit
@@ -109,18 +110,24 @@ def note_stay(session, user_id: int, check_in_at, check_out_at) -> None:
 # On PostgreSQL two transactions changing one person's visits take turns at the credits'
 # read-modify-write by a transaction-scoped advisory lock per person. It is taken before any of
 # the person's visit rows is written: by the flush below before it writes them, and by a Core
-# write (``fastpath.Writes``) in its own statement before the row. Taken after a row, it could
-# deadlock with a transaction that holds it and then writes that row (a check-out whose late
-# arrival re-flags the next visit, and a review of that visit).
+# write in a statement before it (``person_lock_column``, read with the visit or the year's
+# closing lock). Taken after a row, it could deadlock with a transaction that holds it and then
+# writes that row (a check-out whose late arrival re-flags the next visit, and a review of that
+# visit).
 
-LOCKS_KEY = "zaicun_credit_locks"
-PERSON_LOCK = select(func.pg_advisory_xact_lock(
-    LOCK_NAMESPACE, bindparam("lock_user_id", type_=Integer)).label("locked"))
+
+def person_lock_column(user_id):
+    """The person's credit lock as a column of another statement's row (``user_id``: a
+    column or a bound parameter); call ``person_locked`` once its row was read."""
+    return func.pg_advisory_xact_lock(LOCK_NAMESPACE, user_id).label("person_locked")
+
+
+PERSON_LOCK = select(person_lock_column(bindparam("lock_user_id", type_=Integer)))
 
 
 def lock_person(session, user_id: int) -> None:
     """Take the person's credit lock in this transaction, unless it is held already."""
-    locks = session.info.setdefault(LOCKS_KEY, set())
+    locks = held_locks(session, "credit")
     if user_id in locks:
         return
     connection = session.connection()
@@ -130,13 +137,8 @@ def lock_person(session, user_id: int) -> None:
 
 
 def person_locked(session, user_id: int) -> None:
-    """A write's own statement took the person's credit lock (``PERSON_LOCK``)."""
-    session.info.setdefault(LOCKS_KEY, set()).add(user_id)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session, _transaction) -> None:
-    session.info.pop(LOCKS_KEY, None)
+    """A statement with ``person_lock_column`` read its row: the person's lock is held."""
+    held_locks(session, "credit").add(user_id)
 
 
 @event.listens_for(Session, "before_flush")
@@ -385,20 +387,22 @@ def _write_days(connection, user_id: int, wanted: dict, kept: dict, years: dict)
             month_deltas[month.year].append((month, delta_s, delta_h))
     writes = [("delete_day", deletes), ("update_day", updates), ("insert_day", inserts),
               ("shift_days", shifts)]
+    postgres = connection.dialect.name == "postgresql"
     for year, deltas in month_deltas.items():
-        writes += _shift_year(user_id, year, deltas, years.get(year))
+        writes += _shift_year(user_id, year, deltas, years.get(year), postgres)
     _run_writes(connection, [(name, rows) for name, rows in writes if rows])
 
 
 def _shift_year(user_id: int, year: int, deltas: list[tuple[date, int, int]],
-                seconds: int | None) -> list[tuple[str, list[dict]]]:
+                seconds: int | None, postgres: bool) -> list[tuple[str, list[dict]]]:
     """The writes that add each changed month's difference to its month row and to the
     year's running totals of it and the later months; that write the twelve rows of a year's
     first credit (``seconds``, the year's credited seconds, is None: it has no month rows);
-    and that drop them when the year is left without any."""
+    and that drop them when the year is left without any. (``postgres``: a first credit of
+    one month is written by ``_FIRST_MONTH``, from five parameters.)"""
     december = date(year, 12, 1)
     if seconds is None:  # no month rows yet: none of the year's days had credit
-        if len(deltas) == 1:
+        if len(deltas) == 1 and postgres:
             (month, delta_s, delta_h), = deltas
             return [("first_month", [{"user_id": user_id, "year": year, "changed": month.month,
                                       "seconds": delta_s, "halves": delta_h}])]
@@ -432,11 +436,6 @@ def _run_writes(connection, writes: list[tuple[str, list[dict]]]) -> None:
              and "insert_months" not in names)  # twelve rows: too many parameters
     if connection.dialect.name != "postgresql" or len(writes) < 2 or not apart:
         for name, rows in writes:
-            if name == "first_month" and connection.dialect.name != "postgresql":
-                name, rows = "insert_months", [row for first in rows for row in _dense_rows(
-                    first["user_id"], first["year"], [
-                        (first["seconds"], first["halves"]) if k == first["changed"] else (0, 0)
-                        for k in range(1, 13)])]
             connection.execute(_WRITES[name], rows)
         return
     shape = tuple((name, len(rows)) for name, rows in writes)

@@ -21,7 +21,7 @@ interface:
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
     first_visit(visit_query(*also, by_id=), params) -> the same, reading ``also`` with it
-    Writes(closings, following, lock)
+    Writes(closings, following)
         .insert_visit(values, event, params, user=, village=, follow=) -> (Visit, Written)
         .store_changes(visit, changes, event, params, follow=) -> Written
     attach(instance) -> the instance in the session
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, exists, insert, select, true, union_all, update
+from sqlalchemy import Select, bindparam, insert, select, true, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -252,7 +252,6 @@ class Written(NamedTuple):
     """What a visit's write returned beside the visit."""
     closings: int                 # the count the domain's ``closings`` expression returned
     following: tuple | None       # the row of the domain's ``following`` read, None: no row
-    locked: bool                  # whether the statement took the domain's ``lock`` first
 
 
 class Writes:
@@ -266,8 +265,9 @@ class Writes:
     statement, which sees the table as it was before the write. The visit's columns are bound
     by their names, so no other parameter may be named as a column of ``visits``.
 
-    ``lock`` is a query of one row that takes a lock, bound with ``lock_user_id``: with
-    ``follow``, on PostgreSQL, the statement runs it before it writes the visit's row.
+    Its rows must be read after every lock the request takes: on PostgreSQL a statement sees
+    what was committed when it began, so a lock it waits for would hide the very change it
+    waited for. Take the locks in an earlier statement.
 
     On PostgreSQL the visit's write, the event's INSERT and the read are one statement (the
     writes as data-modifying WITH queries); on SQLite, where those are not allowed and a round
@@ -275,10 +275,9 @@ class Writes:
     store (tests/api/test_fastpath.py).
     """
 
-    def __init__(self, closings, following: Select, lock: Select):
+    def __init__(self, closings, following: Select):
         self._closings = closings.label("closings")
         self._following = following
-        self._lock = lock
         self._row = namedtuple("Following", following.selected_columns.keys())
         self._statements: BoundedCache = BoundedCache(64)  # by the columns written
 
@@ -337,7 +336,7 @@ class Writes:
             if result is None:
                 raise _stale(visit_id, where)
             following = self._row(*result[2:]) if follow and result[2] is not None else None
-            return result[0], Written(result[1], following, follow)
+            return result[0], Written(result[1], following)
         result = connection.execute(statement, bound).first()
         if result is None:
             raise _stale(visit_id, where)
@@ -346,18 +345,11 @@ class Writes:
         if follow:
             found = connection.execute(self._following, {**params, "next_of": result[0]}).first()
             following = self._row(*found) if found is not None else None
-        return result[0], Written(result[1], following, False)
+        return result[0], Written(result[1], following)
 
     def _compose(self, kind: str, keys: tuple, follow: bool, together: bool):
         binds = {key: bindparam(key, type_=_VISITS.c[key].type) for key in keys}
         write = (insert(_VISITS) if kind == "insert" else _VISIT_UPDATE).values(binds)
-        if together and follow:  # the lock first: the row's version is read through it
-            lock = self._lock.cte("person_lock")
-            if kind == "insert":
-                write = write.values({_VERSION_KEY: select(binds[_VERSION_KEY])
-                                      .select_from(lock).scalar_subquery()})
-            else:
-                write = write.where(exists(select(lock.c.locked)))
         write = write.returning(_VISITS.c.id, self._closings)
         if not together:
             return write

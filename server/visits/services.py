@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -147,7 +147,7 @@ _NEXT_WITH_PREVIOUS = select(
 ).with_only_columns(Visit.id).scalar_subquery()))
 # A visit's write returns whether a closing of its years is in force, and with a check-out
 # the visit after it: one round trip for the three on PostgreSQL.
-writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS, credits.PERSON_LOCK)
+writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS)
 
 
 def _travel_flag(at_fix: F.Fix, before, book: Rulebook) -> set[str]:
@@ -299,6 +299,8 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
+    if data.get("check_out") is not None:
+        _hold_with_person(actor, clock.local_date(check_in_at).year)
     held = guard.hold_person(actor, guard.visit_years(
         check_in_at, data["check_out"]["at"] + offset if data.get("check_out") else None))
     if data.get("check_out") is None and known.open is not None:
@@ -323,7 +325,7 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
         values["flags"] = F.active(found, book)
         values["updated_at"] = now  # a new visit was last changed when it was received
         return _insert(actor, lambda: _write_open(actor, village, values, offset, held),
-                       digest, client_id)
+                       digest, client_id, held)
     draft = Draft(**values)
     with held.ahead():
         found |= _apply_check_out(draft, village, data["check_out"], offset, now, book)
@@ -332,7 +334,21 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     _settle_status(draft, book)
     draft.updated_at = now
     return _insert(actor, lambda: _write_whole(actor, village, draft, offset, book, now, held),
-                   digest, client_id)
+                   digest, client_id, held)
+
+
+def _hold_with_person(actor: User, year: int) -> None:
+    """On PostgreSQL, take the year's closing lock and the person's credit lock in one
+    statement, before a complete visit's write (which then reads what follows it after both);
+    elsewhere the writers' turn, taken by ``guard.hold``, orders everything."""
+    session = db.session()
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(_HOLD_WITH_PERSON, {**guard.hold_column_params(year),
+                                           "lock_user_id": actor.id})
+    guard.lock_taken(year)
+    credits.person_locked(session, actor.id)
 
 
 def _refuse_if_open(user_id: int) -> None:
@@ -360,16 +376,13 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta,
     its cost. The visit shown and its village are detached: they hold every column, but load
     no relationship beyond ``user`` and ``village``.
     """
-    params = {**held.params, **_following(actor.id, None, values.get("check_out_at")),
-              "lock_user_id": actor.id}
+    params = {**held.params, **_following(actor.id, None, values.get("check_out_at"))}
     visit, written = writes.insert_visit(values, {
         "actor_id": actor.id, "at": values.get("received_at"), "action": "created",
         "from_status": None, "to_status": values.get("status"),
         "changes": _offset_changes(offset), "comment": None},
         params, user=actor, village=village, follow=follow)
     held.settle(written.closings)
-    if written.locked:
-        credits.person_locked(db.session(), actor.id)
     return (visit, written.following) if follow else visit
 
 
@@ -385,15 +398,18 @@ def _write_whole(actor: User, village: Village, draft: Draft, offset: timedelta,
     return visit
 
 
-def _insert(actor: User, write, digest: str, client_id: str) -> tuple[Visit, bool]:
+def _insert(actor: User, write, digest: str, client_id: str,
+            held: guard.Held) -> tuple[Visit, bool]:
     """Run ``write``, which stores the visit at once (a Core INSERT, or a flush), letting the
     database settle races: a lost race returns the winner, or refuses as the open visit the
-    winner made. Losing one leaves nothing of this request to keep, so the unit of work is
-    rolled back to read the winner; the request's commit point commits the rest."""
+    winner made (a closed year first, as ever). Losing one leaves nothing of this request to
+    keep, so the unit of work is rolled back to read the winner; the request's commit point
+    commits the rest."""
     try:
         visit = write()
     except IntegrityError:
         db.session.rollback()
+        held.again()
         existing = find_own(actor.id, client_id)
         if existing is not None:
             return _replay(existing, digest), False
@@ -436,11 +452,9 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     written = writes.store_changes(visit, _columns(draft, but=("check_in_at",)), {
         "actor_id": actor.id, "at": now, "action": "checked_out", "from_status": "open",
         "to_status": draft.status, "changes": _offset_changes(offset), "comment": None},
-        {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at),
-         "lock_user_id": visit.user_id}, follow=True)
+        {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at)},
+        follow=True)
     held.settle(written.closings)
-    if written.locked:
-        credits.person_locked(db.session(), visit.user_id)
     credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at)
     reevaluate_successor(visit, book, now=now, after=written.following)
     return visit
@@ -554,10 +568,14 @@ def review_many(actor: User, ids: list[int], decision: str, comment: str | None,
 # --- reading --------------------------------------------------------------------------------
 
 # How a visit is read by id or by client_id; a check-out's read takes its year's closing lock
-# too (``load_visit``'s ``holding``).
-_READS = {(by_id, holding): fastpath.visit_query(*([guard.HOLD_COLUMN] if holding else []),
-                                                 by_id=by_id)
+# and its person's credit lock too (``load_visit``'s ``holding``), so that its write, the next
+# statement, reads what follows it after both.
+_LOCKS = (guard.HOLD_COLUMN, credits.person_lock_column(Visit.user_id))
+_READS = {(by_id, holding): fastpath.visit_query(*(_LOCKS if holding else ()), by_id=by_id)
           for by_id in (False, True) for holding in (False, True)}
+# A complete visit takes the same two locks in one statement before its write.
+_HOLD_WITH_PERSON = select(guard.HOLD_COLUMN, credits.person_lock_column(
+    bindparam("lock_user_id", type_=Integer)))
 
 
 def load_visit(actor: User, ref: str, *, holding: int | None = None) -> Visit:
@@ -577,7 +595,8 @@ def load_visit(actor: User, ref: str, *, holding: int | None = None) -> Visit:
     if params is not None:
         visit = fastpath.first_visit(_READS[ref.isdigit(), with_lock], params)
     if visit is not None and with_lock:
-        guard.held_by_read(holding)
+        guard.lock_taken(holding)
+        credits.person_locked(db.session(), visit.user_id)
     policy.ensure_visible(visit is not None and policy.can_read_person(actor, visit.user))
     return visit
 
