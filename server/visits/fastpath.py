@@ -17,7 +17,8 @@ a check-in
 ``services.py`` decides what is read and written (RULES.md §1); this module only how. Its
 interface:
 
-    Arrivals(latest_ended, ended_by)(user_id, client_id, check_in_at, village_code)
+    Arrivals(latest_ended, ended_by, locks)(user_id, client_id, check_in_at, village_code,
+                                            lock_params)
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
     first_visit(visit_query(*also, by_id=), params) -> the same, reading ``also`` with it
@@ -128,10 +129,12 @@ class Arrivals:
 
     ``latest_ended`` is the query for the visit a check-in follows, with bound ``user_id`` and
     ``check_in_at``; ``ended_by(row, moment)`` says whether a visit is one it looks among.
-    Both are the domain's; the statements are composed from them once, here.
+    ``locks``: columns that take locks, read with the village when asked (``lock_params``).
+    All are the domain's; the statements are composed from them once, here.
     """
 
-    def __init__(self, latest_ended: Select, ended_by: Callable[[object, datetime], bool]):
+    def __init__(self, latest_ended: Select, ended_by: Callable[[object, datetime], bool],
+                 locks: tuple = ()):
         self._ended_by = ended_by
         # Three lookups, each along its own index, in one round trip: one WHERE joining them
         # with OR would walk every visit the person ever made.
@@ -147,20 +150,25 @@ class Arrivals:
         self.village_and_known = (
             select(_VILLAGES, known).select_from(_VILLAGES.outerjoin(known, true()))
             .where(_VILLAGES.c.code == bindparam("village_code")))
+        self._locking = self.village_and_known.add_columns(*locks)
 
     def __call__(self, user_id: int, client_id: str, check_in_at: datetime,
-                 village_code: str) -> tuple[Village | None, KnownVisits]:
+                 village_code: str, lock_params: dict | None = None,
+                 ) -> tuple[Village | None, KnownVisits]:
         """The village named, detached (None when no village has the code), and what the
-        person's visits say of a check-in at ``check_in_at``."""
+        person's visits say of a check-in at ``check_in_at``. With ``lock_params``, the
+        ``locks`` are taken too when the village is found."""
         params = {"user_id": user_id, "client_id": client_id, "check_in_at": check_in_at}
         session = db.session()
-        rows = core_rows(session, self.village_and_known,
-                         {**params, "village_code": village_code}).all()
+        statement = self.village_and_known if lock_params is None else self._locking
+        rows = core_rows(session, statement,
+                         {**params, "village_code": village_code, **(lock_params or {})}).all()
         if not rows:  # no such village, but a replay of a stored visit is still answered
             known = core_rows(session, self.known_visits, params).all()
             return None, self._known(known, client_id, check_in_at)
-        width = len(_VILLAGE_KEYS)
-        known = [_KnownRow(*row[width:]) for row in rows if row[width] is not None]
+        width, known_width = len(_VILLAGE_KEYS), len(_KNOWN_COLUMNS)
+        known = [_KnownRow(*row[width:width + known_width]) for row in rows
+                 if row[width] is not None]
         village = loaded(Village, dict(zip(_VILLAGE_KEYS, rows[0][:width])))
         return village, self._known(known, client_id, check_in_at)
 

@@ -210,8 +210,25 @@ def reevaluate_successor(visit: Visit, book: Rulebook, *, now: datetime | None =
 # What a check-in reads before anything is decided, in one round trip (``fastpath.Arrivals``):
 # the village it names, the person's visit under its client_id (a replay), their open visit,
 # and the visit it follows, by the rule above.
+# A complete visit's read takes the year's closing lock and the person's credit lock too (on
+# PostgreSQL), so that its write, a later statement, reads what follows it after both.
 arrival = fastpath.Arrivals(_latest_ended_by(bindparam("user_id"), bindparam("check_in_at")),
-                            _ended_by)
+                            _ended_by, (guard.HOLD_COLUMN, credits.person_lock_column(
+                                bindparam("lock_user_id", type_=Integer))))
+
+
+def _arrive(actor: User, client_id: str, check_in_at: datetime, code: str, whole: bool):
+    """``arrival``, with a complete visit's locks on PostgreSQL."""
+    session = db.session()
+    year = clock.local_date(check_in_at).year
+    locking = whole and session.connection().dialect.name == "postgresql"
+    village, known = arrival(actor.id, client_id, check_in_at, code,
+                             {**guard.hold_column_params(year), "lock_user_id": actor.id}
+                             if locking else None)
+    if locking and village is not None:
+        guard.lock_taken(year)
+        credits.person_locked(session, actor.id)
+    return village, known
 
 
 def find_own(user_id: int, client_id: str) -> Visit | None:
@@ -290,7 +307,8 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     client_id = str(data["client_id"])
     offset = clock_offset(client_time, now, book)
     check_in_at = data["check_in"]["at"] + offset
-    village, known = arrival(actor.id, client_id, check_in_at, data["village_code"])
+    village, known = _arrive(actor, client_id, check_in_at, data["village_code"],
+                             data.get("check_out") is not None)
     if known.own is not None:
         return _replay(known.own, digest), False
     if village is None:
@@ -299,8 +317,6 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     if data.get("activity") and data["activity"] not in book.activity_ids():
         raise InvalidInput("invalid_input", errors={"activity": ["unknown activity"]})
     _check_time(check_in_at, now, book, "check_in")
-    if data.get("check_out") is not None:
-        _hold_with_person(actor, clock.local_date(check_in_at).year)
     held = guard.hold_person(actor, guard.visit_years(
         check_in_at, data["check_out"]["at"] + offset if data.get("check_out") else None))
     if data.get("check_out") is None and known.open is not None:
@@ -335,20 +351,6 @@ def create_visit(actor: User, data: dict, client_time: datetime | None, *,
     draft.updated_at = now
     return _insert(actor, lambda: _write_whole(actor, village, draft, offset, book, now, held),
                    digest, client_id, held)
-
-
-def _hold_with_person(actor: User, year: int) -> None:
-    """On PostgreSQL, take the year's closing lock and the person's credit lock in one
-    statement, before a complete visit's write (which then reads what follows it after both);
-    elsewhere the writers' turn, taken by ``guard.hold``, orders everything."""
-    session = db.session()
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    connection.execute(_HOLD_WITH_PERSON, {**guard.hold_column_params(year),
-                                           "lock_user_id": actor.id})
-    guard.lock_taken(year)
-    credits.person_locked(session, actor.id)
 
 
 def _refuse_if_open(user_id: int) -> None:
@@ -573,9 +575,6 @@ def review_many(actor: User, ids: list[int], decision: str, comment: str | None,
 _LOCKS = (guard.HOLD_COLUMN, credits.person_lock_column(Visit.user_id))
 _READS = {(by_id, holding): fastpath.visit_query(*(_LOCKS if holding else ()), by_id=by_id)
           for by_id in (False, True) for holding in (False, True)}
-# A complete visit takes the same two locks in one statement before its write.
-_HOLD_WITH_PERSON = select(guard.HOLD_COLUMN, credits.person_lock_column(
-    bindparam("lock_user_id", type_=Integer)))
 
 
 def load_visit(actor: User, ref: str, *, holding: int | None = None) -> Visit:

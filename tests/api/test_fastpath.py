@@ -301,14 +301,20 @@ def test_a_persons_credit_lock_comes_before_their_visit_rows_are_written(client,
         review = client.post(f"/api/v1/visits/{out.get_json()['id']}/review", headers=supervisor,
                              json={"decision": "approve"})
         assert review.status_code == 200, review.get_json()
-        reviewed = list(seen)
+        reviewed, seen[:] = list(seen), []
+        whole = check_in(org.village, metres=10)
+        whole["check_in"]["at"] = (datetime.now(CST) - timedelta(days=1)).isoformat()
+        whole["check_out"] = {**whole["check_in"], "at": (
+            datetime.now(CST) - timedelta(days=1, hours=-6)).isoformat()}
+        assert client.post("/api/v1/visits", json=whole, headers=cadre).status_code == 201
+        synced = list(seen)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
 
     def first(statements, *words):
         return next((i for i, s in enumerate(statements) if all(w in s for w in words)), None)
     if db.engine.dialect.name != "postgresql":
-        assert first(checked_out + reviewed, "pg_advisory_xact_lock(") is None
+        assert first(checked_out + reviewed + synced, "pg_advisory_xact_lock") is None
         return
     # The check-out's read of its visit takes the year's closing lock and the person's credit
     # lock, so that its write, the next statement, reads the next visit after both.
@@ -317,5 +323,11 @@ def test_a_persons_credit_lock_comes_before_their_visit_rows_are_written(client,
     assert "pg_advisory_xact_lock(" in checked_out[read]
     assert first(checked_out, "UPDATE visits") > read
     assert [i for i, s in enumerate(checked_out) if "pg_advisory_xact_lock" in s] == [read]
+    # A complete visit's first read (of the village and the person's visits) takes both.
+    read = first(synced, "FROM villages LEFT OUTER JOIN")
+    assert "pg_advisory_xact_lock_shared(" in synced[read]
+    assert "pg_advisory_xact_lock(" in synced[read]
+    assert first(synced, "INSERT INTO visits") > read
+    assert [i for i, s in enumerate(synced) if "pg_advisory_xact_lock" in s] == [read]
     lock, update = first(reviewed, "pg_advisory_xact_lock("), first(reviewed, "UPDATE visits")
     assert lock is not None and update is not None and lock < update
