@@ -217,17 +217,22 @@ arrival = fastpath.Arrivals(_latest_ended_by(bindparam("user_id"), bindparam("ch
                                 bindparam("lock_user_id", type_=Integer))))
 
 
+def _locks_taken(year: int, user_id: int) -> None:
+    """A read with the lock columns (``guard.HOLD_COLUMN``, ``credits.person_lock_column``)
+    gave its row: this transaction holds the year's closing lock and the person's credit lock."""
+    guard.lock_taken(year)
+    credits.person_locked(db.session(), user_id)
+
+
 def _arrive(actor: User, client_id: str, check_in_at: datetime, code: str, whole: bool):
     """``arrival``, with a complete visit's locks on PostgreSQL."""
-    session = db.session()
     year = clock.local_date(check_in_at).year
-    locking = whole and session.connection().dialect.name == "postgresql"
+    locking = whole and db.session.connection().dialect.name == "postgresql"
     village, known = arrival(actor.id, client_id, check_in_at, code,
                              {**guard.hold_column_params(year), "lock_user_id": actor.id}
                              if locking else None)
     if locking and village is not None:
-        guard.lock_taken(year)
-        credits.person_locked(session, actor.id)
+        _locks_taken(year, actor.id)
     return village, known
 
 
@@ -594,8 +599,7 @@ def load_visit(actor: User, ref: str, *, holding: int | None = None) -> Visit:
     if params is not None:
         visit = fastpath.first_visit(_READS[ref.isdigit(), with_lock], params)
     if visit is not None and with_lock:
-        guard.lock_taken(holding)
-        credits.person_locked(db.session(), visit.user_id)
+        _locks_taken(holding, visit.user_id)
     policy.ensure_visible(visit is not None and policy.can_read_person(actor, visit.user))
     return visit
 
