@@ -179,12 +179,11 @@ def _forget_noted_credits(session) -> None:
 
 
 def counting_stays(user_id: int, first: date, last: date) -> list[Stay]:
-    """The person's counting stays that touch the local dates first..last."""
+    """The person's counting stays that touch the local dates first..last (the stays of
+    ``_read``'s statement, alone)."""
     start, end = local_day_bounds(first, last)
-    rows = db.session.execute(select(Visit.check_in_at, Visit.check_out_at).where(
-        Visit.user_id == user_id, Visit.status.in_(COUNTING_STATUSES),
-        Visit.check_out_at.is_not(None), Visit.check_in_at < end, Visit.check_out_at > start))
-    return [Stay(a, b) for a, b in rows]
+    rows = db.session.execute(_STAYS_TOUCHING, {"user_id": user_id, "start": start, "end": end})
+    return [Stay(row.start, row.end) for row in rows]
 
 
 def _thresholds(user_id: int):
@@ -212,9 +211,11 @@ _DECEMBERS = select(literal_column("'year'"), _NO_TIME, _NO_TIME, _MONTHS.c.mont
 # Nearly every change is of dates in one month: its statement is composed once. The stays
 # along ix_visits_user_id_check_out_at: the visits that end after the first date began, so a
 # change today reads today's visits, one a month back the month's since.
+_STAYS_TOUCHING = _STAYS.where(
+    _VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
+    _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type))
 _ONE_RANGE = union_all(
-    _STAYS.where(_VISITS.c.check_out_at > bindparam("start", type_=_VISITS.c.check_out_at.type),
-                 _VISITS.c.check_in_at < bindparam("end", type_=_VISITS.c.check_in_at.type)),
+    _STAYS_TOUCHING,
     _MONTH_DAYS.where(_DAYS.c.day >= bindparam("first", type_=Date),
                       _DAYS.c.day <= bindparam("last", type_=Date)),
     _DECEMBERS.where(_MONTHS.c.month == bindparam("december", type_=Date)))
