@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy import ARRAY, Integer, bindparam, func, select
 
 from .. import clock
 from ..auth.models import User
@@ -31,10 +31,11 @@ LOCK_CLASS = 0x5A43  # the first key of the advisory locks (one per year) closin
 
 
 # One statement takes the locks of several years, in order (shared; a closing's: exclusive).
-_HOLD_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key, y) "
-                    "FROM unnest(CAST(:years AS integer[])) AS y")
-_HOLD_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key, y) "
-                       "FROM unnest(CAST(:years AS integer[])) AS y")
+_YEARS = func.unnest(bindparam("years", type_=ARRAY(Integer))).table_valued("y").render_derived(
+    name="years")
+_KEY = bindparam("key", type_=Integer)
+_HOLD_SHARED = select(func.pg_advisory_xact_lock_shared(_KEY, _YEARS.c.y))
+_HOLD_EXCLUSIVE = select(func.pg_advisory_xact_lock(_KEY, _YEARS.c.y))
 # One year's lock, shared: as a column, another statement takes it with its row (a check-out
 # with the read of its visit: one round trip less; call ``lock_taken`` then). Nearly every
 # write touches one year: its lock without an array to send (which cost a check-in on
