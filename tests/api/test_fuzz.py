@@ -30,6 +30,9 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import JSON, Integer, String, Text, delete, event, func, select, update
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.dml import ValuesBase
+from sqlalchemy.sql.elements import BindParameter
 
 from server import TestConfig, create_app
 from server.auth.models import LoginAttempt, User
@@ -484,9 +487,10 @@ INTERNAL_COLUMNS = {"password_hash", "token_hash", "request_digest", "check_out_
 
 
 class Writes:
-    """The text every INSERT and UPDATE of the app wrote, by column, while ``recording``;
-    what a rolled-back transaction wrote is forgotten. Statements without a table (raw SQL)
-    have each string checked only for what no database can hold."""
+    """The text every INSERT and UPDATE of the app wrote, by column, while ``recording`` (on
+    PostgreSQL a write may be a data-modifying WITH query of a SELECT: its binds are traced
+    to their columns too); what a rolled-back transaction wrote is forgotten. Raw SQL has
+    each string checked only for what no database can hold."""
 
     def __init__(self, engine, kinds: dict):
         self.kinds = kinds  # (table, column key) -> "line", "note", "json" or "internal"
@@ -512,6 +516,8 @@ class Writes:
             return
         written = self.pending.setdefault(id(conn), [])
         compiled = context.compiled
+        columns = self._columns(compiled.statement) \
+            if compiled is not None and statement.lstrip()[:4].upper() == "WITH" else {}
         table = getattr(getattr(compiled, "statement", None), "table", None)
         if compiled is not None and (context.isinsert or context.isupdate) and \
                 table is not None:
@@ -520,11 +526,37 @@ class Writes:
                     kind = self.kinds.get((table.name, key))
                     if kind and value is not None:
                         written.append((table.name, key, kind, value))
+        elif columns:  # data-modifying WITH queries (PostgreSQL): each bind's table and column
+            for params in context.compiled_parameters:
+                for key, value in params.items():
+                    kind = self.kinds.get(columns.get(key))
+                    if kind and value is not None:
+                        written.append((*columns[key], kind, value))
         elif not statement.lstrip().upper().startswith("SELECT"):
             rows = parameters if executemany else [parameters]
             for row in rows:
                 values = row.values() if isinstance(row, dict) else row or ()
                 written += [("?", "?", "internal", v) for v in values if isinstance(v, str)]
+
+    _bound_columns: ClassVar[dict] = {}  # statement -> {bind name: (table, column key)}
+
+    @classmethod
+    def _columns(cls, statement) -> dict:
+        """The table and column each bound parameter of the INSERTs and UPDATEs inside
+        ``statement`` (a SELECT with data-modifying WITH queries) is written to."""
+        found = cls._bound_columns.get(statement)
+        if found is None:
+            found = cls._bound_columns[statement] = {}
+            for element in visitors.iterate(statement):
+                if not isinstance(element, ValuesBase) or element is statement:
+                    continue
+                pairs = list((element._values or {}).items())
+                if getattr(element, "select", None) is not None:  # INSERT … SELECT
+                    pairs += zip(element._select_names, element.select.selected_columns)
+                for column, value in pairs:
+                    if isinstance(value, BindParameter):
+                        found[value.key] = (element.table.name, getattr(column, "key", column))
+        return found
 
     def _committed(self, conn):
         self.kept += self.pending.pop(id(conn), [])
