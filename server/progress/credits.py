@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import (
@@ -56,6 +57,7 @@ from ..visits.models import COUNTING_STATUSES, Visit
 from .models import DayCredit, MonthCredit
 
 SPANS_KEY = "zaicun_credit_spans"
+READS_KEY = "zaicun_credit_reads"  # user id → (the spans noted, what was read for them)
 # The statements below are built once, at import: composing one costs more than running it.
 _VISITS, _DAYS, _MONTHS = Visit.__table__, DayCredit.__table__, MonthCredit.__table__
 # Written into the SQL rather than bound (an expanding IN is rendered anew on every run).
@@ -97,12 +99,22 @@ def _note(spans: dict, user_id: int, check_in_at, check_out_at) -> None:
         _widen(spans, user_id, local_date(check_in_at), local_date(check_out_at))
 
 
-def note_stay(session, user_id: int, check_in_at, check_out_at) -> None:
+def note_stay(session, user_id: int, check_in_at, check_out_at,
+              read: ReadBeside | None = None) -> None:
     """Have the credits of a stay's dates brought up to date before the session commits: for
     code that writes or changes a closed visit's row past the ORM (a Core INSERT or UPDATE),
     which the flush listener below does not see. Call it with the old times too when a
-    change moves them."""
-    _note(session.info.setdefault(SPANS_KEY, {}), user_id, check_in_at, check_out_at)
+    change moves them.
+
+    ``read``: what the statement that wrote the stay read beside it (``READ_BESIDE``). When
+    these are the first dates of the person's noted in the transaction and stay the only ones
+    until the commit, the commit reads nothing more for them."""
+    spans = session.info.setdefault(SPANS_KEY, {})
+    first_noted = user_id not in spans
+    _note(spans, user_id, check_in_at, check_out_at)
+    if read is not None and first_noted and read.params["cr_user"] == user_id:
+        reads = session.info.setdefault(READS_KEY, {})
+        reads[user_id] = (list(spans[user_id]), read.parsed(check_in_at, check_out_at))
 
 
 # --- the person's credit lock ----------------------------------------------------------------
@@ -166,21 +178,27 @@ def _note_changed_visits(session, _flush_context, _instances) -> None:
 def _refresh_noted_credits(session) -> None:
     session.flush()
     spans = session.info.pop(SPANS_KEY, {})
+    reads = session.info.pop(READS_KEY, {})
     for user_id in sorted(spans):  # one order, so two transactions' locks cannot deadlock
-        update_dates(user_id, spans[user_id])
+        noted, read = reads.get(user_id, (None, None))
+        update_dates(user_id, spans[user_id], read if noted == spans[user_id] else None)
     if spans:
         session.flush()
         session.info.pop(SPANS_KEY, None)
+        session.info.pop(READS_KEY, None)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_noted_credits(session) -> None:
     session.info.pop(SPANS_KEY, None)
+    session.info.pop(READS_KEY, None)
 
 
 def counting_stays(user_id: int, first: date, last: date) -> list[Stay]:
     """The person's counting stays that touch the local dates first..last (the stays of
-    ``_read``'s statement, alone)."""
+    ``_read``'s statement, alone), the session's pending changes included (a Core statement
+    does not flush them by itself)."""
+    db.session.flush()
     start, end = local_day_bounds(first, last)
     rows = db.session.execute(_STAYS_TOUCHING, {"user_id": user_id, "start": start, "end": end})
     return [Stay(row.start, row.end) for row in rows]
@@ -319,17 +337,18 @@ def _read(connection, user_id: int, ranges: list[tuple[date, date]]):
     return stays, kept, years
 
 
-def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
+def update_dates(user_id: int, spans: Iterable[tuple[date, date]], read=None) -> None:
     """Bring the person's credits up to date for the local dates of ``spans`` (pairs of
     first and last date), where visits changed: those dates' day rows, and the running totals
-    that depend on them."""
+    that depend on them. ``read``: what ``_read`` would return for them, read already under
+    the person's credit lock (``ReadBeside``)."""
     ranges = _date_ranges(spans)
     if not ranges:
         return
     lock_person(db.session(), user_id)
     connection = db.session.connection()
     thresholds = _thresholds(user_id)
-    stays, kept, years = _read(connection, user_id, ranges)
+    stays, kept, years = read or _read(connection, user_id, ranges)
     seconds = seconds_by_date(stays, zone())
     wanted: dict[date, tuple[int, int]] = {}
     for first, last in ranges:
@@ -339,6 +358,73 @@ def update_dates(user_id: int, spans: Iterable[tuple[date, date]]) -> None:
             wanted[day] = (s, int(credit_for(s, thresholds) * 2))
             day += timedelta(days=1)
     _write_days(connection, user_id, wanted, kept, years)
+
+
+# --- the same read, in the statement that writes a stay --------------------------------------
+#
+# A check-out and a complete visit write one stay, of dates in one month nearly always. What
+# ``_read`` would read for those dates at the commit is read by the statement that writes the
+# visit instead (``fastpath.Writes``), as three columns of its row, which saves the commit a
+# round trip. That statement comes after the person's credit lock was taken, so what it reads
+# stays true until the commit; but it cannot see the row it writes, so the stay written is
+# added as written. (An UPDATE's old row is seen: a check-out's is open and touches no date,
+# and the old row of any other change is left out by its id.)
+
+_V, _D, _M = _VISITS.alias("v"), _DAYS.alias("d"), _MONTHS.alias("m")
+_BESIDE_USER = bindparam("cr_user", type_=Integer)
+READ_BESIDE = (
+    select(func.json_agg(func.json_build_array(_V.c.id, _V.c.check_in_at, _V.c.check_out_at)))
+    .where(_V.c.user_id == _BESIDE_USER,
+           _V.c.status.in_([literal_column(f"'{s}'") for s in COUNTING_STATUSES]),
+           _V.c.check_out_at > bindparam("cr_start", type_=_VISITS.c.check_out_at.type),
+           _V.c.check_in_at < bindparam("cr_end", type_=_VISITS.c.check_in_at.type))
+    .scalar_subquery().label("credit_stays"),
+    select(func.json_agg(func.json_build_array(
+        _D.c.day, _D.c.seconds, _D.c.halves, _D.c.month_seconds_to_date,
+        _D.c.month_halves_to_date)))
+    .where(_D.c.user_id == _BESIDE_USER, _D.c.day.between(
+        bindparam("cr_first", type_=Date), bindparam("cr_last", type_=Date)))
+    .scalar_subquery().label("credit_days"),
+    select(_M.c.year_seconds_to_date)
+    .where(_M.c.user_id == _BESIDE_USER, _M.c.month == bindparam("cr_december", type_=Date))
+    .scalar_subquery().label("credit_year"),
+)
+_BESIDE_KEYS = ("cr_user", "cr_start", "cr_end", "cr_first", "cr_last",
+                "cr_december")
+
+
+def beside_params(session, user_id: int, check_in_at, check_out_at) -> dict:
+    """The parameters of ``READ_BESIDE`` for a write of the person's stay check_in_at ..
+    check_out_at: what ``_read`` reads for its dates. They read nothing (all None) unless the
+    person's credit lock is held already and the stay's dates are in one month."""
+    first, last = local_date(check_in_at), local_date(check_out_at)
+    if (first.year, first.month) != (last.year, last.month) or \
+            user_id not in held_locks(session, "credit"):
+        return dict.fromkeys(_BESIDE_KEYS)
+    start, end = local_day_bounds(first, last)
+    return {"cr_user": user_id, "cr_start": start, "cr_end": end,
+            "cr_first": first.replace(day=1), "cr_last": _month_end(first),
+            "cr_december": date(first.year, 12, 1)}
+
+
+class ReadBeside(NamedTuple):
+    """What a visit's write read with ``READ_BESIDE`` (``row``: its three columns) bound to
+    ``params``, and the visit it wrote (its id and status as written)."""
+    params: dict
+    row: tuple
+    visit_id: int
+    status: str
+
+    def parsed(self, check_in_at, check_out_at) -> tuple[list[Stay], dict, dict]:
+        """What ``_read`` returns for the stay's dates, the stay written being as written."""
+        stays_json, days_json, year_seconds = self.row
+        stays = [Stay(datetime.fromisoformat(start), datetime.fromisoformat(end))
+                 for visit_id, start, end in stays_json or () if visit_id != self.visit_id]
+        if self.status in COUNTING_STATUSES:
+            stays.append(Stay(check_in_at, check_out_at))
+        kept = {date.fromisoformat(day): tuple(values) for day, *values in days_json or ()}
+        december = self.params["cr_december"]
+        return stays, kept, ({} if year_seconds is None else {december.year: year_seconds})
 
 
 def _write_days(connection, user_id: int, wanted: dict, kept: dict, years: dict) -> None:

@@ -22,7 +22,7 @@ interface:
                                         -> (Village | None, KnownVisits)
     visit_by_id(id), own_visit(user_id, client_id) -> Visit | None, holding its village
     first_visit(visit_query(*also, by_id=), params) -> the same, reading ``also`` with it
-    Writes(closings, following)
+    Writes(closings, following, beside)
         .insert_visit(values, event, params, user=, village=, follow=) -> (Visit, Written)
         .store_changes(visit, changes, event, params, follow=) -> Written
     attach(instance) -> the instance in the session
@@ -260,6 +260,7 @@ class Written(NamedTuple):
     """What a visit's write returned beside the visit."""
     closings: int                 # the count the domain's ``closings`` expression returned
     following: tuple | None       # the row of the domain's ``following`` read, None: no row
+    beside: tuple | None = None   # the ``beside`` columns, None where they were not read
 
 
 class Writes:
@@ -270,8 +271,11 @@ class Writes:
     after every lock taken before it); ``following`` a query whose first row is read with the
     write when asked, its parameter ``next_of`` bound to the written visit's id. Its rows must
     not depend on the written visit's own row: on PostgreSQL they are read in the same
-    statement, which sees the table as it was before the write. The visit's columns are bound
-    by their names, so no other parameter may be named as a column of ``visits``.
+    statement, which sees the table as it was before the write; it has one FROM (a join of
+    subqueries), and no WHERE, ORDER BY or LIMIT of its own. ``beside``: scalar subqueries
+    read with ``following`` on PostgreSQL only (SQLite reads them not at all: ``Written.beside``
+    is None), under the same rule. The visit's columns are bound by their names, so no other
+    parameter may be named as a column of ``visits``.
 
     Its rows must be read after every lock the request takes: on PostgreSQL a statement sees
     what was committed when it began, so a lock it waits for would hide the very change it
@@ -283,9 +287,13 @@ class Writes:
     store (tests/api/test_fastpath.py).
     """
 
-    def __init__(self, closings, following: Select):
+    def __init__(self, closings, following: Select, beside: tuple = ()):
+        if following.whereclause is not None or len(following.get_final_froms()) != 1:
+            raise TypeError("following: one FROM (a join), no WHERE: its conditions in the "
+                            "joins (the statement joins its FROM to the written row)")
         self._closings = closings.label("closings")
         self._following = following
+        self._beside = beside
         self._row = namedtuple("Following", following.selected_columns.keys())
         self._statements: BoundedCache = BoundedCache(64)  # by the columns written
 
@@ -343,8 +351,11 @@ class Writes:
             result = connection.execute(statement, {**bound, "next_of": visit_id or 0}).first()
             if result is None:
                 raise _stale(visit_id, where)
-            following = self._row(*result[2:]) if follow and result[2] is not None else None
-            return result[0], Written(result[1], following)
+            if not follow:
+                return result[0], Written(result[1], None)
+            width = len(self._row._fields)
+            following = self._row(*result[2:2 + width]) if result[2] is not None else None
+            return result[0], Written(result[1], following, tuple(result[2 + width:]))
         result = connection.execute(statement, bound).first()
         if result is None:
             raise _stale(visit_id, where)
@@ -367,8 +378,11 @@ class Writes:
                             for key in _EVENT_KEYS))).cte("event")
         if not follow:
             return select(written.c.id, written.c.closings).add_cte(event)
-        following = self._following.subquery("following")
-        return (select(written.c.id, written.c.closings, *following.c)
+        # ``following``'s own FROM joined to the written row, not a subquery of it: the
+        # statement is then short enough for psycopg to keep it converted (test_fastpath.py).
+        following, = self._following.get_final_froms()
+        return (select(written.c.id, written.c.closings, *self._following.selected_columns,
+                       *self._beside)
                 .select_from(written.outerjoin(following, true())).add_cte(event))
 
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, bindparam, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -101,13 +101,18 @@ def _check_out_fix(visit: Visit) -> F.Fix | None:
                 visit.check_out_accuracy_m)
 
 
+# Constants written into the SQL, not bound: a visit's write reads what these queries read,
+# and a statement of more than 50 parameters psycopg converts anew on every run.
+_WITHDRAWN, _ONE = literal_column("'withdrawn'"), literal_column("1")
+
+
 def _latest_ended_by(user_id, moment, *other_than):
     """The query for the person's visit with the latest check-out at or before ``moment``."""
     query = select(Visit).where(
-        Visit.user_id == user_id, Visit.status != "withdrawn",
+        Visit.user_id == user_id, Visit.status != _WITHDRAWN,
         Visit.check_out_at.is_not(None), Visit.check_out_at <= moment,
         *(Visit.id != other for other in other_than))
-    return query.order_by(Visit.check_out_at.desc(), Visit.id.desc()).limit(1)
+    return query.order_by(Visit.check_out_at.desc(), Visit.id.desc()).limit(_ONE)
 
 
 def _later_end(one, other):
@@ -135,9 +140,9 @@ _NEXT_COLUMNS = (Visit.id, Visit.check_in_at, Visit.check_in_lat, Visit.check_in
 # Its parameters are named apart from the columns of ``visits`` (a write's statement that
 # reads it would otherwise take them for columns to write).
 _AFTER = select(*_NEXT_COLUMNS).where(
-    Visit.user_id == bindparam("next_user_id"), Visit.status != "withdrawn",
+    Visit.user_id == bindparam("next_user_id"), Visit.status != _WITHDRAWN,
     Visit.id != bindparam("next_of"), Visit.check_in_at >= bindparam("next_from")
-).order_by(Visit.check_in_at, Visit.id).limit(1).subquery("after")
+).order_by(Visit.check_in_at, Visit.id).limit(_ONE).subquery("after")
 _BEFORE = Visit.__table__.alias("before")
 _NEXT_WITH_PREVIOUS = select(
     _AFTER, _BEFORE.c.id.label("before_id"), _BEFORE.c.check_out_at, _BEFORE.c.check_out_lat,
@@ -146,8 +151,9 @@ _NEXT_WITH_PREVIOUS = select(
     bindparam("next_user_id"), _AFTER.c.check_in_at, _AFTER.c.id, bindparam("next_of")
 ).with_only_columns(Visit.id).scalar_subquery()))
 # A visit's write returns whether a closing of its years is in force, and with a check-out
-# the visit after it: one round trip for the three on PostgreSQL.
-writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS)
+# the visit after it and what the commit's credit upkeep reads for the stay's dates: one
+# round trip for them all on PostgreSQL.
+writes = fastpath.Writes(guard.COUNT_IN_FORCE, _NEXT_WITH_PREVIOUS, credits.READ_BESIDE)
 
 
 def _travel_flag(at_fix: F.Fix, before, book: Rulebook) -> set[str]:
@@ -384,13 +390,16 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta,
     no relationship beyond ``user`` and ``village``.
     """
     params = {**held.params, **_following(actor.id, None, values.get("check_out_at"))}
+    if follow:
+        params.update(credits.beside_params(db.session(), actor.id, values["check_in_at"],
+                                            values["check_out_at"]))
     visit, written = writes.insert_visit(values, {
         "actor_id": actor.id, "at": values.get("received_at"), "action": "created",
         "from_status": None, "to_status": values.get("status"),
         "changes": _offset_changes(offset), "comment": None},
         params, user=actor, village=village, follow=follow)
     held.settle(written.closings)
-    return (visit, written.following) if follow else visit
+    return (visit, written, params) if follow else visit
 
 
 def _write_whole(actor: User, village: Village, draft: Draft, offset: timedelta,
@@ -399,10 +408,20 @@ def _write_whole(actor: User, village: Village, draft: Draft, offset: timedelta,
     is written; its dates' credits are noted for the commit to bring up to date, which the
     flush of the ORM would have noted; and a visit arriving late may change the travel check
     of the person's next one."""
-    visit, after = _write_open(actor, village, _columns(draft), offset, held, follow=True)
-    credits.note_stay(db.session(), actor.id, visit.check_in_at, visit.check_out_at)
-    reevaluate_successor(visit, book, now=now, after=after)
+    visit, written, params = _write_open(actor, village, _columns(draft), offset, held,
+                                         follow=True)
+    _note_stay(visit, written, params)
+    reevaluate_successor(visit, book, now=now, after=written.following)
     return visit
+
+
+def _note_stay(visit: Visit, written: fastpath.Written, params: dict) -> None:
+    """The visit's stay was written (with ``params``): note its dates for the commit's credit
+    upkeep, with what its write read for them."""
+    read = None
+    if written.beside is not None:
+        read = credits.ReadBeside(params, written.beside, visit.id, visit.status)
+    credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at, read)
 
 
 def _insert(actor: User, write, digest: str, client_id: str,
@@ -456,13 +475,15 @@ def check_out(actor: User, visit: Visit, data: dict, client_time: datetime | Non
     draft.flags = F.active(set(visit.flags) | found, book)
     _settle_status(draft, book)
     draft.updated_at = now
+    params = {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at),
+              **credits.beside_params(db.session(), visit.user_id, visit.check_in_at,
+                                      draft.check_out_at)}
     written = writes.store_changes(visit, _columns(draft, but=("check_in_at",)), {
         "actor_id": actor.id, "at": now, "action": "checked_out", "from_status": "open",
         "to_status": draft.status, "changes": _offset_changes(offset), "comment": None},
-        {**held.params, **_following(visit.user_id, visit.id, draft.check_out_at)},
-        follow=True)
+        params, follow=True)
     held.settle(written.closings)
-    credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at)
+    _note_stay(visit, written, params)
     reevaluate_successor(visit, book, now=now, after=written.following)
     return visit
 

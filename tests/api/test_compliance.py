@@ -436,6 +436,55 @@ def test_one_persons_visits_sent_at_once_leave_credits_equal_a_recomputation(app
     assert _credits() == kept
 
 
+def test_a_visits_write_reads_what_the_commit_would_read_for_its_dates(client, org,
+                                                                      monkeypatch):
+    """On PostgreSQL a complete visit's and a check-out's write read, in their own statement,
+    what the credit upkeep needs for the stay's dates (the month's day rows, the year's total,
+    the other stays on them); that is what the commit would have read then, the stay written
+    included, and the commit reads it again only when the stay's dates are in two months.
+    SQLite reads it at the commit, as ever. Either way the credits equal a recomputation."""
+    from server.progress import credits
+    used = []
+    upkeep = credits.update_dates
+
+    def compared(user_id, spans, read=None):
+        if read is not None:
+            fresh = credits._read(db.session.connection(), user_id, credits._date_ranges(spans))
+            by_time = sorted(read[0], key=lambda s: (s.start, s.end))
+            assert by_time == sorted(fresh[0], key=lambda s: (s.start, s.end))
+            assert read[1:] == fresh[1:]
+        used.append(read is not None)
+        return upkeep(user_id, spans, read)
+    monkeypatch.setattr(credits, "update_dates", compared)
+    auth = token_for(client, org.cadre)
+    day = datetime.now(CST).date() - timedelta(days=2)  # sent in time: counted as sent
+
+    def at(hour):  # to the microsecond
+        return datetime(day.year, day.month, day.day, hour, 0, 0, 123456, tzinfo=CST)
+    assert stay(client, auth, org.village, at(7), 4)["status"] == "verified"
+    assert stay(client, auth, org.village, at(12), 3)["status"] == "verified"  # beside it
+    away = stay(client, auth, org.village_b, at(15), 1, village_code=org.village.code)
+    assert away["status"] == "pending_review"
+    opened = client.post("/api/v1/visits", headers=auth, json={
+        "client_id": new_id(), "village_code": org.village.code,
+        "check_in": {"at": at(17).isoformat(), "location": {
+            "lat": org.village.lat, "lon": org.village.lon, "accuracy_m": 15}}})
+    assert opened.status_code == 201, opened.get_json()
+    out = client.post(f"/api/v1/visits/{opened.get_json()['id']}/check-out", headers=auth,
+                      json={"at": at(19).isoformat()})
+    assert out.status_code == 200 and out.get_json()["status"] == "verified", out.get_json()
+    month_end = credits._month_end(day.replace(day=1) - timedelta(days=1))
+    stay(client, auth, org.village, datetime.combine(month_end, datetime.min.time(), CST)
+         + timedelta(hours=20), 8)  # into the next month
+    postgres = db.engine.dialect.name == "postgresql"
+    assert used == [postgres] * 4 + [False]
+    kept = _credits()
+    assert [(seconds, halves) for _, credited, seconds, halves, *_ in kept[0]
+            if credited == day] == [(9 * 3600, 2)]
+    recompute_all([org.cadre.id])
+    assert _credits() == kept
+
+
 def test_the_roll_up_agrees_with_each_persons_own_results(client, org):
     """The roll-up's shared-frame path and the per-person path give the same numbers."""
     from server.progress.services import results_for, unit_rows

@@ -529,7 +529,11 @@ class Writes:
         elif columns:  # data-modifying WITH queries (PostgreSQL): each bind's table and column
             for params in context.compiled_parameters:
                 for key, value in params.items():
-                    kind = self.kinds.get(columns.get(key))
+                    if key not in columns:  # read, not written: only what no database holds
+                        if isinstance(value, str):
+                            written.append(("?", "?", "internal", value))
+                        continue
+                    kind = self.kinds.get(columns[key])
                     if kind and value is not None:
                         written.append((*columns[key], kind, value))
         elif not statement.lstrip().upper().startswith("SELECT"):
@@ -555,7 +559,9 @@ class Writes:
                     pairs += zip(element._select_names, element.select.selected_columns)
                 for column, value in pairs:
                     if isinstance(value, BindParameter):
-                        found[value.key] = (element.table.name, getattr(column, "key", column))
+                        target = (element.table.name, getattr(column, "key", column))
+                        # one value bound to two columns would be checked as one of them only
+                        assert found.setdefault(value.key, target) == target, value.key
         return found
 
     def _committed(self, conn):
