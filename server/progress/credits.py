@@ -112,7 +112,7 @@ def note_stay(session, user_id: int, check_in_at, check_out_at,
     spans = session.info.setdefault(SPANS_KEY, {})
     first_noted = user_id not in spans
     _note(spans, user_id, check_in_at, check_out_at)
-    if read is not None and first_noted and read.params["cr_user"] == user_id:
+    if read is not None and first_noted:
         reads = session.info.setdefault(READS_KEY, {})
         reads[user_id] = (list(spans[user_id]), read.parsed(check_in_at, check_out_at))
 
@@ -621,7 +621,10 @@ def _month_after(month: date) -> date:
 
 def recompute_all(user_ids: Iterable[int], progress=None) -> None:
     """Rebuild every credit of these people from their visits (``recompute-credits``)."""
+    session = db.session()
     for user_id in user_ids:
+        lock_person(session, user_id)
+        session.info.get(READS_KEY, {}).pop(user_id, None)  # read before the rows it rewrites
         span = db.session.execute(select(func.min(Visit.check_in_at), func.max(Visit.check_out_at))
                                   .where(Visit.user_id == user_id)).one()
         db.session.execute(delete(DayCredit).where(DayCredit.user_id == user_id))

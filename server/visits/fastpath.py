@@ -260,7 +260,7 @@ class Written(NamedTuple):
     """What a visit's write returned beside the visit."""
     closings: int                 # the count the domain's ``closings`` expression returned
     following: tuple | None       # the row of the domain's ``following`` read, None: no row
-    beside: tuple | None = None   # the ``beside`` columns, None where they were not read
+    beside: tuple | None = None   # the ``beside`` columns; None where none were read
 
 
 class Writes:
@@ -288,9 +288,12 @@ class Writes:
     """
 
     def __init__(self, closings, following: Select, beside: tuple = ()):
-        if following.whereclause is not None or len(following.get_final_froms()) != 1:
-            raise TypeError("following: one FROM (a join), no WHERE: its conditions in the "
-                            "joins (the statement joins its FROM to the written row)")
+        if len(following.get_final_froms()) != 1 or any((
+                following.whereclause is not None, following._order_by_clauses,
+                following._group_by_clauses, following._having_criteria, following._distinct,
+                following._limit_clause is not None, following._offset_clause is not None)):
+            raise TypeError("following: one FROM (a join) and nothing else, its conditions in "
+                            "the joins (the statement joins its FROM to the written row)")
         self._closings = closings.label("closings")
         self._following = following
         self._beside = beside
@@ -355,7 +358,8 @@ class Writes:
                 return result[0], Written(result[1], None)
             width = len(self._row._fields)
             following = self._row(*result[2:2 + width]) if result[2] is not None else None
-            return result[0], Written(result[1], following, tuple(result[2 + width:]))
+            beside = tuple(result[2 + width:]) if self._beside else None
+            return result[0], Written(result[1], following, beside)
         result = connection.execute(statement, bound).first()
         if result is None:
             raise _stale(visit_id, where)

@@ -387,7 +387,9 @@ def _write_open(actor: User, village: Village, values: dict, offset: timedelta,
 
     Like a whole visit, it takes the fast path: the rows a flush would store, at a fraction of
     its cost. The visit shown and its village are detached: they hold every column, but load
-    no relationship beyond ``user`` and ``village``.
+    no relationship beyond ``user`` and ``village``. With ``follow`` it returns the visit, the
+    ``Written`` (the next visit, and what the credit upkeep reads for the stay's dates) and the
+    parameters it was written with.
     """
     params = {**held.params, **_following(actor.id, None, values.get("check_out_at"))}
     if follow:
@@ -419,7 +421,7 @@ def _note_stay(visit: Visit, written: fastpath.Written, params: dict) -> None:
     """The visit's stay was written (with ``params``): note its dates for the commit's credit
     upkeep, with what its write read for them."""
     read = None
-    if written.beside is not None:
+    if written.beside is not None and params["cr_user"] is not None:  # it read something
         read = credits.ReadBeside(params, written.beside, visit.id, visit.status)
     credits.note_stay(db.session(), visit.user_id, visit.check_in_at, visit.check_out_at, read)
 

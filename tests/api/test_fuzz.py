@@ -550,7 +550,7 @@ class Writes:
         ``statement`` (a SELECT with data-modifying WITH queries) is written to."""
         found = cls._bound_columns.get(statement)
         if found is None:
-            found = cls._bound_columns[statement] = {}
+            found = {}
             for element in visitors.iterate(statement):
                 if not isinstance(element, ValuesBase) or element is statement:
                     continue
@@ -562,6 +562,7 @@ class Writes:
                         target = (element.table.name, getattr(column, "key", column))
                         # one value bound to two columns would be checked as one of them only
                         assert found.setdefault(value.key, target) == target, value.key
+            cls._bound_columns[statement] = found  # only once whole
         return found
 
     def _committed(self, conn):
